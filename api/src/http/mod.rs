@@ -1,0 +1,90 @@
+//! The HTTP edge: one router, built from [`AppState`] so tests and `serve` share it.
+//!
+//! Layers, outermost first: request id (kept from `x-request-id` or a new UUID) → trace span
+//! carrying it → propagate it to the response → body size limit → timeout (not for the
+//! WebSocket, whose upgrade completes at once).
+
+mod edge;
+mod graphql;
+mod ops;
+
+use std::time::Duration;
+
+use auth::{AuthSchema, AuthService};
+use axum::{
+    Router,
+    http::{HeaderName, Request},
+    routing::get,
+};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::{
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+/// Settings of the HTTP edge.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpConfig {
+    /// Largest request body accepted, in bytes.
+    #[arg(long = "max-body-bytes", env = "RIALTO_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Longest time one HTTP request may take, in seconds.
+    #[arg(long = "request-timeout-secs", env = "RIALTO_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Take the client address from the first `X-Forwarded-For` hop (only behind a proxy
+    /// you run, such as the deployment's nginx).
+    #[arg(long = "trust-forwarded-for", env = "RIALTO_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { max_body_bytes: 256 * 1024, request_timeout_secs: 30, trust_forwarded_for: false }
+    }
+}
+
+/// What every handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// The auth service (authentication at the edge, JWKS, readiness).
+    pub auth: AuthService,
+    /// The schema served at `/graphql`.
+    pub schema: AuthSchema,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Edge settings.
+    pub http: HttpConfig,
+}
+
+/// The application's router.
+pub fn router(state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let timeout = Duration::from_secs(state.http.request_timeout_secs);
+    let body_limit = state.http.max_body_bytes;
+
+    let api = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .route("/.well-known/jwks.json", get(ops::jwks))
+        .fallback(ops::not_found)
+        .with_state(state);
+
+    api.layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}

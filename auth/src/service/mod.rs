@@ -1,0 +1,473 @@
+//! The auth use cases, one method each. Methods own their transaction and their span; they
+//! take the caller's [`Identity`] and [`RequestMeta`] explicitly and know nothing of GraphQL.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use common::{Credential, Identity, RequestMeta, Role, Scope};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use uuid::Uuid;
+
+use crate::{
+    AuthConfig, AuthError, KeySet,
+    domain::{
+        ApiKey, User, email, password, secrets,
+        user::{normalize_display_name, normalize_key_name},
+    },
+    limits::LoginThrottle,
+    store::{self, session_logs::SessionEvent},
+};
+
+/// Most unrevoked API keys one account may hold.
+pub const MAX_ACTIVE_API_KEYS: u64 = 25;
+
+/// API key use is written back at most this often, so a busy bot does not write per request.
+const KEY_TOUCH_INTERVAL: Duration = Duration::seconds(60);
+
+/// What a successful register, login or refresh returns.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// A short-lived JWT.
+    pub access_token: String,
+    /// When the access token expires.
+    pub access_token_expires_at: DateTime<Utc>,
+    /// The opaque, single-use refresh token.
+    pub refresh_token: String,
+    /// The account.
+    pub user: User,
+}
+
+/// A newly created key and its secret, which is never shown again.
+#[derive(Debug, Clone)]
+pub struct CreatedApiKey {
+    /// The key as listed.
+    pub key: ApiKey,
+    /// The full key, for `Authorization: Bearer`.
+    pub secret: String,
+}
+
+/// The auth service: cheap to clone, shared by every request.
+#[derive(Clone, Debug)]
+pub struct AuthService {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: DatabaseConnection,
+    keys: KeySet,
+    config: AuthConfig,
+    throttle: LoginThrottle,
+}
+
+/// A session token may do everything its user may.
+const SESSION_SCOPES: [Scope; 2] = [Scope::Read, Scope::Trade];
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AuthError> {
+    tokio::task::spawn_blocking(f).await.context("password hashing task").map_err(AuthError::Internal)
+}
+
+impl AuthService {
+    /// A service over a migrated database and a key set.
+    pub fn new(db: DatabaseConnection, keys: KeySet, config: AuthConfig) -> Self {
+        let throttle =
+            LoginThrottle::new(config.login_attempts_per_account, config.login_attempts_per_ip);
+        Self { inner: Arc::new(Inner { db, keys, config, throttle }) }
+    }
+
+    /// The database, for readiness checks.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    /// The signing and verification keys (JWKS, token verification elsewhere).
+    pub fn keys(&self) -> &KeySet {
+        &self.inner.keys
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    /// Issues an access token and a refresh token in `family_id`, storing the latter's hash.
+    async fn open_session(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        user: User,
+        family_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Session, AuthError> {
+        let refresh_token = secrets::new_refresh_token();
+        let expires = now + Duration::days(i64::from(self.inner.config.refresh_token_ttl_days));
+        store::refresh_tokens::insert(db, user.id, family_id, &secrets::hash(&refresh_token), now, expires)
+            .await?;
+        let (access_token, access_token_expires_at) = self.inner.keys.issue(
+            user.id,
+            user.role,
+            &SESSION_SCOPES,
+            now,
+            self.inner.config.access_token_ttl_secs,
+        )?;
+        Ok(Session { access_token, access_token_expires_at, refresh_token, user })
+    }
+
+    /// Creates an account and signs it in.
+    #[tracing::instrument(skip_all)]
+    pub async fn register(
+        &self,
+        raw_email: &str,
+        new_password: &str,
+        display_name: &str,
+        meta: &RequestMeta,
+    ) -> Result<Session, AuthError> {
+        let email = email::normalize(raw_email)?;
+        let display_name = normalize_display_name(display_name)?;
+        let local_part = email.split('@').next().unwrap_or_default().to_string();
+        password::check_policy(new_password, &[&email, &local_part, &display_name])?;
+        self.inner.throttle.check_ip(meta.ip.as_deref())?;
+        let pw = new_password.to_string();
+        let hash = blocking(move || password::hash(&pw)).await??;
+
+        let now = Self::now();
+        let txn = self.inner.db.begin().await?;
+        let user = store::users::insert(&txn, &email, &display_name, &hash, Role::Trader, now).await?;
+        store::session_logs::record(&txn, Some(user.id), SessionEvent::Register, meta, None, now).await?;
+        let session = self.open_session(&txn, user, Uuid::now_v7(), now).await?;
+        txn.commit().await?;
+        metrics::counter!("rialto_auth_registrations_total").increment(1);
+        Ok(session)
+    }
+
+    /// Signs in with email and password. Unknown email and wrong password are the same
+    /// error, after the same argon2 work.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(
+        &self,
+        raw_email: &str,
+        given_password: &str,
+        meta: &RequestMeta,
+    ) -> Result<Session, AuthError> {
+        // A malformed email cannot have an account: answer like any other failed login.
+        let email = email::normalize(raw_email).unwrap_or_else(|_| raw_email.trim().to_lowercase());
+        self.inner.throttle.check_ip(meta.ip.as_deref())?;
+        self.inner.throttle.check_account(&email)?;
+        if given_password.chars().count() > password::MAX_LEN {
+            // Never hash unbounded input; still spend the time a real check would.
+            let _ = blocking(|| password::verify("x", password::dummy_hash())).await?;
+            return self.fail_login(None, meta).await;
+        }
+
+        let found = store::users::find_by_email(&self.inner.db, &email).await?;
+        let hash = found
+            .as_ref()
+            .map(|u| u.password_hash.clone())
+            .unwrap_or_else(|| password::dummy_hash().to_string());
+        let pw = given_password.to_string();
+        let ok = blocking(move || password::verify(&pw, &hash)).await?;
+        let user = match found {
+            Some(u) if ok => u.user,
+            other => return self.fail_login(other.map(|u| u.user.id), meta).await,
+        };
+
+        let now = Self::now();
+        let txn = self.inner.db.begin().await?;
+        store::session_logs::record(&txn, Some(user.id), SessionEvent::Login, meta, None, now).await?;
+        let session = self.open_session(&txn, user, Uuid::now_v7(), now).await?;
+        txn.commit().await?;
+        metrics::counter!("rialto_auth_logins_total", "outcome" => "success").increment(1);
+        Ok(session)
+    }
+
+    async fn fail_login<T>(&self, user_id: Option<Uuid>, meta: &RequestMeta) -> Result<T, AuthError> {
+        store::session_logs::record(&self.inner.db, user_id, SessionEvent::LoginFailed, meta, None, Self::now())
+            .await?;
+        metrics::counter!("rialto_auth_logins_total", "outcome" => "failure").increment(1);
+        Err(AuthError::InvalidCredentials)
+    }
+
+    /// Exchanges a refresh token for a new pair. The presented token is spent; presenting a
+    /// spent token again revokes its whole family (RFC 9700 reuse detection).
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, token: &str, meta: &RequestMeta) -> Result<Session, AuthError> {
+        let now = Self::now();
+        let db = &self.inner.db;
+        let Some(stored) = store::refresh_tokens::find_by_hash(db, &secrets::hash(token)).await? else {
+            return Err(AuthError::InvalidRefreshToken);
+        };
+        if stored.revoked_at.is_some() || stored.expires_at <= now {
+            return Err(AuthError::InvalidRefreshToken);
+        }
+        if stored.used_at.is_some() {
+            return self.reuse_detected(&stored, meta, now).await;
+        }
+
+        let txn = db.begin().await?;
+        if !store::refresh_tokens::mark_used(&txn, stored.id, now).await? {
+            // A concurrent refresh spent it first: that is reuse too.
+            txn.rollback().await?;
+            return self.reuse_detected(&stored, meta, now).await;
+        }
+        let Some(user) = store::users::find_with_hash(&txn, stored.user_id).await? else {
+            return Err(AuthError::InvalidRefreshToken);
+        };
+        store::session_logs::record(&txn, Some(user.user.id), SessionEvent::Refresh, meta, None, now)
+            .await?;
+        let session = self.open_session(&txn, user.user, stored.family_id, now).await?;
+        txn.commit().await?;
+        Ok(session)
+    }
+
+    async fn reuse_detected<T>(
+        &self,
+        stored: &store::refresh_tokens::StoredRefreshToken,
+        meta: &RequestMeta,
+        now: DateTime<Utc>,
+    ) -> Result<T, AuthError> {
+        let txn = self.inner.db.begin().await?;
+        let revoked = store::refresh_tokens::revoke_family(&txn, stored.family_id, now).await?;
+        store::session_logs::record(
+            &txn,
+            Some(stored.user_id),
+            SessionEvent::RefreshReuse,
+            meta,
+            Some(format!("family {} revoked ({revoked} live tokens)", stored.family_id)),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::warn!(user_id = %stored.user_id, family_id = %stored.family_id, "refresh token reuse; family revoked");
+        Err(AuthError::InvalidRefreshToken)
+    }
+
+    /// Ends the session a refresh token belongs to. True if a live session was ended.
+    #[tracing::instrument(skip_all)]
+    pub async fn logout(&self, token: &str, meta: &RequestMeta) -> Result<bool, AuthError> {
+        let now = Self::now();
+        let Some(stored) = store::refresh_tokens::find_by_hash(&self.inner.db, &secrets::hash(token)).await?
+        else {
+            return Ok(false);
+        };
+        let txn = self.inner.db.begin().await?;
+        let revoked = store::refresh_tokens::revoke_family(&txn, stored.family_id, now).await?;
+        if revoked > 0 {
+            store::session_logs::record(&txn, Some(stored.user_id), SessionEvent::Logout, meta, None, now)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(revoked > 0)
+    }
+
+    /// Changes the caller's password and revokes all of their refresh tokens. Needs a
+    /// session (not an API key) and the current password.
+    #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn change_password(
+        &self,
+        caller: &Identity,
+        current: &str,
+        new_password: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        require_session(caller)?;
+        let user = store::users::find_with_hash(&self.inner.db, caller.user_id)
+            .await?
+            .ok_or(AuthError::InvalidCredential)?;
+        self.inner.throttle.check_account(&user.user.email)?;
+        let hash = user.password_hash.clone();
+        let cur = current.chars().take(password::MAX_LEN + 1).collect::<String>();
+        if !blocking(move || password::verify(&cur, &hash)).await? {
+            return Err(AuthError::invalid("current password is incorrect"));
+        }
+        if current == new_password {
+            return Err(AuthError::invalid("the new password must differ from the current one"));
+        }
+        let local_part = user.user.email.split('@').next().unwrap_or_default().to_string();
+        password::check_policy(
+            new_password,
+            &[&user.user.email, &local_part, &user.user.display_name],
+        )?;
+        let pw = new_password.to_string();
+        let new_hash = blocking(move || password::hash(&pw)).await??;
+
+        let now = Self::now();
+        let txn = self.inner.db.begin().await?;
+        store::users::set_password_hash(&txn, caller.user_id, &new_hash, now).await?;
+        let revoked = store::refresh_tokens::revoke_user(&txn, caller.user_id, now).await?;
+        store::session_logs::record(
+            &txn,
+            Some(caller.user_id),
+            SessionEvent::PasswordChange,
+            meta,
+            Some(format!("{revoked} refresh tokens revoked")),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Creates an API key with the given scopes. Needs a session: a key cannot mint keys.
+    #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn create_api_key(
+        &self,
+        caller: &Identity,
+        name: &str,
+        scopes: &[Scope],
+        meta: &RequestMeta,
+    ) -> Result<CreatedApiKey, AuthError> {
+        require_session(caller)?;
+        let name = normalize_key_name(name)?;
+        let mut scopes = scopes.to_vec();
+        scopes.sort();
+        scopes.dedup();
+        if scopes.is_empty() {
+            return Err(AuthError::invalid("an API key needs at least one scope"));
+        }
+        let now = Self::now();
+        let txn = self.inner.db.begin().await?;
+        if store::api_keys::count_active(&txn, caller.user_id).await? >= MAX_ACTIVE_API_KEYS {
+            return Err(AuthError::invalid(format!(
+                "at most {MAX_ACTIVE_API_KEYS} active API keys; revoke one first"
+            )));
+        }
+        let (secret, prefix) = secrets::new_api_key();
+        let key = store::api_keys::insert(
+            &txn,
+            caller.user_id,
+            &name,
+            &prefix,
+            &secrets::hash(&secret),
+            &scopes,
+            now,
+        )
+        .await?;
+        store::session_logs::record(
+            &txn,
+            Some(caller.user_id),
+            SessionEvent::ApiKeyCreated,
+            meta,
+            Some(key.prefix.clone()),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(CreatedApiKey { key, secret })
+    }
+
+    /// Revokes one of the caller's API keys; it fails at once everywhere.
+    #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn revoke_api_key(
+        &self,
+        caller: &Identity,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> Result<ApiKey, AuthError> {
+        require_session(caller)?;
+        let now = Self::now();
+        let txn = self.inner.db.begin().await?;
+        let Some(key) = store::api_keys::find_owned(&txn, caller.user_id, id).await? else {
+            return Err(AuthError::NotFound("API key"));
+        };
+        store::api_keys::revoke(&txn, id, now).await?;
+        if key.revoked_at.is_none() {
+            store::session_logs::record(
+                &txn,
+                Some(caller.user_id),
+                SessionEvent::ApiKeyRevoked,
+                meta,
+                Some(key.prefix.clone()),
+                now,
+            )
+            .await?;
+        }
+        let key = store::api_keys::find_owned(&txn, caller.user_id, id)
+            .await?
+            .ok_or(AuthError::NotFound("API key"))?;
+        txn.commit().await?;
+        Ok(key)
+    }
+
+    /// The caller's API keys, newest first, revoked ones included.
+    pub async fn api_keys(&self, caller: &Identity) -> Result<Vec<ApiKey>, AuthError> {
+        store::api_keys::list(&self.inner.db, caller.user_id).await
+    }
+
+    /// The caller's account; `None` if it was deleted since the token was issued.
+    pub async fn me(&self, caller: &Identity) -> Result<Option<User>, AuthError> {
+        Ok(store::users::find_with_hash(&self.inner.db, caller.user_id).await?.map(|u| u.user))
+    }
+
+    /// Users by id, for federation entity batches; missing ids are simply absent.
+    pub async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>, AuthError> {
+        store::users::find_many(&self.inner.db, ids).await
+    }
+
+    /// Turns a bearer value (access token or API key) into an identity.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Identity, AuthError> {
+        if !secrets::is_api_key(bearer) {
+            return self.inner.keys.verify(bearer);
+        }
+        let db = &self.inner.db;
+        let found = store::api_keys::find_by_hash(db, &secrets::hash(bearer))
+            .await?
+            .ok_or(AuthError::InvalidCredential)?;
+        if found.key.revoked_at.is_some() {
+            return Err(AuthError::InvalidCredential);
+        }
+        let user = store::users::find_with_hash(db, found.user_id)
+            .await?
+            .ok_or(AuthError::InvalidCredential)?;
+        let now = Self::now();
+        if found.key.last_used_at.is_none_or(|t| now - t > KEY_TOUCH_INTERVAL) {
+            store::api_keys::touch(db, found.key.id, now).await?;
+        }
+        Ok(Identity {
+            user_id: found.user_id,
+            role: user.user.role,
+            scopes: found.key.scopes,
+            credential: Credential::ApiKey { id: found.key.id },
+        })
+    }
+
+    /// Creates an account from the shell (`rialto admin create-user`), or sets the role and
+    /// password of an existing one. The password policy applies as everywhere.
+    pub async fn create_user(
+        &self,
+        raw_email: &str,
+        new_password: &str,
+        role: Role,
+    ) -> Result<User, AuthError> {
+        let email = email::normalize(raw_email)?;
+        password::check_policy(new_password, &[&email])?;
+        let pw = new_password.to_string();
+        let hash = blocking(move || password::hash(&pw)).await??;
+        let now = Self::now();
+        let display = email.split('@').next().unwrap_or("user").to_string();
+        let meta = RequestMeta { user_agent: Some("rialto admin".into()), ..Default::default() };
+        let txn = self.inner.db.begin().await?;
+        let user = match store::users::find_by_email(&txn, &email).await? {
+            Some(existing) => {
+                store::users::set_password_hash(&txn, existing.user.id, &hash, now).await?;
+                store::users::set_role(&txn, existing.user.id, role, now).await?;
+                User { role, ..existing.user }
+            }
+            None => {
+                let user = store::users::insert(&txn, &email, &display, &hash, role, now).await?;
+                store::session_logs::record(&txn, Some(user.id), SessionEvent::Register, &meta, None, now)
+                    .await?;
+                user
+            }
+        };
+        txn.commit().await?;
+        Ok(user)
+    }
+}
+
+/// Account management needs a session, not an API key.
+fn require_session(caller: &Identity) -> Result<(), AuthError> {
+    if caller.is_session() {
+        Ok(())
+    } else {
+        Err(AuthError::Forbidden("this operation needs a signed-in session, not an API key"))
+    }
+}

@@ -1,0 +1,11 @@
+//! What every Rialto service shares and nothing else: the caller's identity as the edge
+//! established it, the request's metadata, and the error codes of the public contract.
+//! No I/O lives here.
+
+pub mod codes;
+pub mod identity;
+pub mod request;
+
+pub use codes::ErrorCode;
+pub use identity::{Caller, Credential, Identity, Role, Scope};
+pub use request::RequestMeta;
