@@ -9,17 +9,16 @@
 use std::{collections::HashSet, net::SocketAddr, sync::Mutex, time::Instant};
 
 use async_graphql::{
-    Data, ErrorExtensions, ServerError,
-    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
+    ErrorExtensions, ServerError,
+    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocketProtocols},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     body::{Body, Bytes},
     extract::{ConnectInfo, FromRequestParts, Request, State, WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
-use common::{Caller, ErrorCode};
+use common::ErrorCode;
 
 use super::{AppState, edge};
 
@@ -34,39 +33,23 @@ pub async fn get(State(state): State<AppState>, req: Request) -> Response {
     }
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let (mut parts, _) = req.into_parts();
-    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &state).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
+    // The first sub-protocol we speak among those offered (graphql-transport-ws, graphql-ws).
+    let protocol = parts
+        .headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()));
+    let Some(protocol) = protocol else {
+        return (StatusCode::BAD_REQUEST, "offer the graphql-transport-ws sub-protocol").into_response();
     };
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
     let meta = edge::request_meta(&parts.headers, peer, state.http.trust_forwarded_for);
-    let schema = state.schema.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            let auth = state.auth.clone();
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let authorization = payload
-                        .get("authorization")
-                        .or_else(|| payload.get("Authorization"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    let caller = edge::authenticate(&auth, authorization.as_deref()).await.map_err(|e| e.extend())?;
-                    if caller == Caller::Rejected {
-                        return Err(ErrorCode::Unauthenticated.error("invalid or expired credential"));
-                    }
-                    let mut data = Data::default();
-                    data.insert(caller);
-                    data.insert(meta);
-                    data.insert(auth::schema::user_loader(&auth));
-                    Ok(data)
-                })
-                .serve()
-        })
+        .on_upgrade(move |socket| super::ws::serve(socket, state, protocol, meta))
         .into_response()
 }
 

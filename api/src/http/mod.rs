@@ -7,6 +7,7 @@
 mod edge;
 mod graphql;
 mod ops;
+mod ws;
 
 use std::time::Duration;
 

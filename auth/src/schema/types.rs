@@ -174,6 +174,7 @@ impl From<ApiKey> for ApiKeyObject {
 
 /// A new key with its secret, which is shown this once.
 #[derive(SimpleObject)]
+#[graphql(name = "CreatedApiKey")]
 pub struct CreatedApiKeyObject {
     /// The key as listed.
     pub api_key: ApiKeyObject,

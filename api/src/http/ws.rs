@@ -1,0 +1,69 @@
+//! The `graphql-transport-ws` socket at `/graphql`.
+//!
+//! The protocol logic is async-graphql's; this module pumps frames between it and the axum
+//! socket, as `async_graphql_axum::GraphQLWebSocket::serve` does, with one change: a
+//! `connection_init` refused for its credential closes with **4403 Forbidden**, as the
+//! protocol prescribes (async-graphql closes every init failure with 1002), so clients stop
+//! retrying with a dead token.
+
+use async_graphql::{
+    Data,
+    http::{WebSocketProtocols, WsMessage},
+};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use common::{Caller, RequestMeta};
+use futures_util::{SinkExt, StreamExt, future};
+
+use super::{AppState, edge};
+
+/// The close reason of a refused credential; recognised when mapping the close code.
+const FORBIDDEN_REASON: &str = "Forbidden: invalid or expired credential";
+
+/// Serves one socket until either side closes it.
+pub async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols, meta: RequestMeta) {
+    let (mut sink, stream) = socket.split();
+    let input = stream
+        .take_while(|res| future::ready(res.is_ok()))
+        .filter_map(|msg| {
+            future::ready(match msg {
+                Ok(m @ (Message::Text(_) | Message::Binary(_))) => Some(m.into_data()),
+                _ => None,
+            })
+        });
+
+    let auth = state.auth.clone();
+    let output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
+        .on_connection_init(move |payload| async move {
+            let authorization = payload
+                .get("authorization")
+                .or_else(|| payload.get("Authorization"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+            let caller = match edge::authenticate(&auth, authorization.as_deref()).await {
+                Ok(Caller::Rejected) => return Err(async_graphql::Error::new(FORBIDDEN_REASON)),
+                Ok(caller) => caller,
+                Err(e) => {
+                    tracing::error!(error = %e, "authenticating a socket");
+                    return Err(async_graphql::Error::new("internal error"));
+                }
+            };
+            let mut data = Data::default();
+            data.insert(caller);
+            data.insert(meta);
+            data.insert(auth::schema::user_loader(&auth));
+            Ok(data)
+        })
+        .map(|msg| match msg {
+            WsMessage::Text(text) => Message::Text(text.into()),
+            WsMessage::Close(code, reason) => {
+                let code = if code == 1002 && reason == FORBIDDEN_REASON { 4403 } else { code };
+                Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+            }
+        });
+    futures_util::pin_mut!(output);
+    while let Some(frame) = output.next().await {
+        if sink.send(frame).await.is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! `spawn_app()` and a small GraphQL client for the stories.
+
+use std::path::PathBuf;
+
+use api::{
+    http::HttpConfig,
+    startup::{AppConfig, Application, Storage},
+};
+use auth::AuthConfig;
+use entity::session_logs;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A running application and what a test needs to poke at it.
+pub struct TestApp {
+    pub addr: String,
+    pub client: reqwest::Client,
+    /// The application's database, for assertions on stored rows.
+    pub db: DatabaseConnection,
+    pub data_dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+/// A fresh PostgreSQL database on the `DATABASE_URL` server, or `None` for SQLite.
+async fn fresh_database() -> Option<String> {
+    let url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    let name = format!("rialto_test_{}", Uuid::new_v4().simple());
+    let admin = Database::connect(&url).await.expect("connect to DATABASE_URL");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    admin.close().await.ok();
+    let (base, _) = url.rsplit_once('/').expect("DATABASE_URL has a database path");
+    Some(format!("{base}/{name}"))
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app after letting the test adjust its configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data_dir = tmp.path().to_path_buf();
+    let mut config = AppConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        storage: Storage::Embedded { data_dir: data_dir.clone(), database_url: fresh_database().await },
+        migrate: true,
+        auth: AuthConfig::default(),
+        http: HttpConfig::default(),
+    };
+    adjust(&mut config);
+    let app = Application::build(config).await.expect("build app");
+    let addr = format!("http://{}", app.local_addr().unwrap());
+    let db = app.auth().db().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp { addr, client: reqwest::Client::new(), db, data_dir, _tmp: tmp }
+}
+
+/// A signed-in user as the tests hold it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: String,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl Session {
+    fn from_payload(p: &Value) -> Self {
+        Self {
+            user_id: p["user"]["id"].as_str().unwrap().to_string(),
+            email: p["user"]["email"].as_str().unwrap().to_string(),
+            access_token: p["accessToken"].as_str().unwrap().to_string(),
+            refresh_token: p["refreshToken"].as_str().unwrap().to_string(),
+        }
+    }
+}
+
+pub const PAYLOAD: &str = "accessToken refreshToken accessTokenExpiresAt user { id email displayName role }";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.addr)
+    }
+
+    /// POSTs a GraphQL operation; returns the whole response body.
+    pub async fn gql(&self, query: &str, variables: Value, bearer: Option<&str>) -> Value {
+        let mut req = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        let resp = req.send().await.expect("send");
+        assert!(resp.status().is_success(), "HTTP {}", resp.status());
+        resp.json().await.expect("json body")
+    }
+
+    pub async fn register(&self, email: &str) -> Session {
+        let body = self.try_register(email, PASSWORD).await;
+        assert_no_errors(&body);
+        Session::from_payload(&body["data"]["register"])
+    }
+
+    pub async fn try_register(&self, email: &str, password: &str) -> Value {
+        self.gql(
+            &format!("mutation($i: RegisterInput!) {{ register(input: $i) {{ {PAYLOAD} }} }}"),
+            json!({ "i": { "email": email, "password": password, "displayName": "Test Trader" } }),
+            None,
+        )
+        .await
+    }
+
+    pub async fn try_login(&self, email: &str, password: &str) -> Value {
+        self.gql(
+            &format!("mutation($i: LoginInput!) {{ login(input: $i) {{ {PAYLOAD} }} }}"),
+            json!({ "i": { "email": email, "password": password } }),
+            None,
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Session {
+        let body = self.try_login(email, password).await;
+        assert_no_errors(&body);
+        Session::from_payload(&body["data"]["login"])
+    }
+
+    pub async fn try_refresh(&self, refresh_token: &str) -> Value {
+        self.gql(
+            &format!("mutation($t: String!) {{ refresh(refreshToken: $t) {{ {PAYLOAD} }} }}"),
+            json!({ "t": refresh_token }),
+            None,
+        )
+        .await
+    }
+
+    pub async fn me(&self, bearer: &str) -> Value {
+        self.gql("{ me { id email displayName role createdAt } }", json!({}), Some(bearer)).await
+    }
+
+    /// The kinds of session-log rows for a user, oldest first.
+    pub async fn session_log(&self, user_id: Option<&str>) -> Vec<String> {
+        let mut q = session_logs::Entity::find().order_by_asc(session_logs::Column::At).order_by_asc(session_logs::Column::Id);
+        q = match user_id {
+            Some(id) => q.filter(session_logs::Column::UserId.eq(Uuid::parse_str(id).unwrap())),
+            None => q.filter(session_logs::Column::UserId.is_null()),
+        };
+        q.all(&self.db).await.unwrap().into_iter().map(|r| r.kind).collect()
+    }
+
+    /// The full session-log rows for a user, oldest first.
+    pub async fn session_rows(&self, user_id: &str) -> Vec<session_logs::Model> {
+        session_logs::Entity::find()
+            .filter(session_logs::Column::UserId.eq(Uuid::parse_str(user_id).unwrap()))
+            .order_by_asc(session_logs::Column::At)
+            .all(&self.db)
+            .await
+            .unwrap()
+    }
+}
+
+pub fn assert_no_errors(body: &Value) {
+    assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+}
+
+/// The `extensions.code` of the first error.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real `rialto` application on a random port, a fresh database per
+//! test (SQLite in a temp dir, or a new PostgreSQL database when `DATABASE_URL` is set),
+//! driven over HTTP and WebSocket like a client would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod api_keys;
+mod federation;
+mod helpers;
+mod robustness;
+mod sessions;
+mod sign_up_and_in;
+mod tokens;
+mod websocket;

@@ -1,0 +1,79 @@
+//! GraphQL over WebSocket (`graphql-transport-ws`) at `/graphql`, authenticated by the
+//! `connection_init` payload.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+use crate::helpers::*;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp) -> Socket {
+    let url = app.addr.replace("http://", "ws://") + "/graphql";
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let (socket, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(resp.headers()["sec-websocket-protocol"], "graphql-transport-ws");
+    socket
+}
+
+async fn next_message(socket: &mut Socket) -> Message {
+    tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+        .await
+        .expect("a message within 10 s")
+        .expect("the socket is open")
+        .expect("a valid frame")
+}
+
+async fn next_json(socket: &mut Socket) -> Value {
+    loop {
+        match next_message(socket).await {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, v: Value) {
+    socket.send(Message::text(v.to_string())).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_authenticated_socket_runs_operations() {
+    let app = spawn_app().await;
+    let ann = app.register("ann@example.com").await;
+    let mut socket = connect(&app).await;
+    send(&mut socket, json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", ann.access_token) } })).await;
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+
+    send(&mut socket, json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ me { id email } }" } })).await;
+    let next = next_json(&mut socket).await;
+    assert_eq!(next["type"], "next", "{next}");
+    assert_eq!(next["id"], "1");
+    assert_eq!(next["payload"]["data"]["me"]["id"], ann.user_id.as_str());
+    assert_eq!(next_json(&mut socket).await["type"], "complete");
+}
+
+#[tokio::test]
+async fn a_socket_with_a_bad_token_is_closed_with_4403() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app).await;
+    send(&mut socket, json!({ "type": "connection_init", "payload": { "authorization": "Bearer forged.token.here" } })).await;
+    match next_message(&mut socket).await {
+        Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 4403),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_anonymous_socket_is_anonymous() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app).await;
+    send(&mut socket, json!({ "type": "connection_init" })).await;
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    send(&mut socket, json!({ "id": "a", "type": "subscribe", "payload": { "query": "{ me { id } }" } })).await;
+    let next = next_json(&mut socket).await;
+    assert_eq!(next["payload"]["data"]["me"], Value::Null);
+}
