@@ -64,7 +64,9 @@ pub struct DbArgs {
 
 impl DbArgs {
     fn auth_url(&self) -> Option<String> {
-        self.auth_database_url.clone().or_else(|| self.database_url.clone())
+        self.auth_database_url
+            .clone()
+            .or_else(|| self.database_url.clone())
     }
 
     async fn connect_auth(&self) -> anyhow::Result<sea_orm::DatabaseConnection> {
@@ -192,11 +194,16 @@ async fn execute(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
             if args.demo {
-                tracing::warn!("--demo: the demo market arrives with the trading issues; serving auth only");
+                tracing::warn!(
+                    "--demo: the demo market arrives with the trading issues; serving auth only"
+                );
             }
             let app = Application::build(AppConfig {
                 listen: args.listen,
-                storage: Storage::Embedded { data_dir: args.db.data_dir.clone(), database_url: args.db.auth_url() },
+                storage: Storage::Embedded {
+                    data_dir: args.db.data_dir.clone(),
+                    database_url: args.db.auth_url(),
+                },
                 migrate: true,
                 auth: args.auth,
                 http: args.http,
@@ -209,7 +216,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Auth(args) => {
             let app = Application::build(AppConfig {
                 listen: args.listen,
-                storage: Storage::External { database_url: args.database_url },
+                storage: Storage::External {
+                    database_url: args.database_url,
+                },
                 migrate: args.migrate,
                 auth: args.auth,
                 http: args.http,
@@ -240,7 +249,12 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             #[allow(clippy::print_stdout)]
             {
-                println!("user {} ({}) is {}", user.email, user.id, user.role.as_str());
+                println!(
+                    "user {} ({}) is {}",
+                    user.email,
+                    user.id,
+                    user.role.as_str()
+                );
             }
             Ok(())
         }

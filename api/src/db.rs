@@ -12,7 +12,10 @@ pub fn sqlite_url(data_dir: &Path) -> anyhow::Result<String> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("create data directory {}", data_dir.display()))?;
     let dir = data_dir.canonicalize().context("resolve data directory")?;
-    Ok(format!("sqlite://{}?mode=rwc", dir.join("rialto.db").display()))
+    Ok(format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("rialto.db").display()
+    ))
 }
 
 /// Connects to `url`. SQLite gets WAL, foreign keys, a busy timeout and a single
@@ -20,22 +23,30 @@ pub fn sqlite_url(data_dir: &Path) -> anyhow::Result<String> {
 /// lock-upgrade failures between concurrent transactions.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_string());
-    opts.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(10));
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
-        opts.max_connections(1).min_connections(1).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-        });
+        opts.max_connections(1)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
     } else {
         opts.max_connections(20);
     }
-    Database::connect(opts).await.with_context(|| format!("connect to {}", redact(url)))
+    Database::connect(opts)
+        .await
+        .with_context(|| format!("connect to {}", redact(url)))
 }
 
 /// Applies the auth migrations.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    AuthMigrator::up(db, None).await.context("apply auth migrations")
+    AuthMigrator::up(db, None)
+        .await
+        .context("apply auth migrations")
 }
 
 /// A URL without its password, for messages.
@@ -54,7 +65,10 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn passwords_are_redacted_from_urls() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }
 }

@@ -58,7 +58,10 @@ impl Application {
     /// Connects, migrates (if asked), loads keys and binds the listener.
     pub async fn build(config: AppConfig) -> anyhow::Result<Self> {
         let (url, key_dir) = match &config.storage {
-            Storage::Embedded { data_dir, database_url } => (
+            Storage::Embedded {
+                data_dir,
+                database_url,
+            } => (
                 match database_url {
                     Some(url) => url.clone(),
                     None => db::sqlite_url(data_dir)?,
@@ -76,11 +79,20 @@ impl Application {
 
         let auth = AuthService::new(conn, keys, config.auth.clone());
         let schema = auth::build_schema(auth.clone());
-        let state = AppState { auth: auth.clone(), schema, metrics: telemetry::metrics_handle(), http: config.http };
+        let state = AppState {
+            auth: auth.clone(),
+            schema,
+            metrics: telemetry::metrics_handle(),
+            http: config.http,
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("bind {}", config.listen))?;
-        Ok(Self { listener, router: http::router(state), auth })
+        Ok(Self {
+            listener,
+            router: http::router(state),
+            auth,
+        })
     }
 
     /// The bound address (the real port when 0 was asked for).
@@ -94,9 +106,16 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then lets open requests finish.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await?;
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         Ok(())
     }
 }

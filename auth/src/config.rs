@@ -10,37 +10,68 @@ use secrecy::SecretString;
 #[derive(Debug, Clone, Args)]
 pub struct AuthConfig {
     /// `iss` of issued access tokens, checked on verification.
-    #[arg(long = "jwt-issuer", env = "RIALTO_JWT_ISSUER", default_value = "rialto")]
+    #[arg(
+        long = "jwt-issuer",
+        env = "RIALTO_JWT_ISSUER",
+        default_value = "rialto"
+    )]
     pub issuer: String,
 
     /// `aud` of issued access tokens, checked on verification.
-    #[arg(long = "jwt-audience", env = "RIALTO_JWT_AUDIENCE", default_value = "rialto-api")]
+    #[arg(
+        long = "jwt-audience",
+        env = "RIALTO_JWT_AUDIENCE",
+        default_value = "rialto-api"
+    )]
     pub audience: String,
 
     /// Ed25519 private key (PKCS#8 PEM) that signs access tokens. Required in the distributed
     /// mode; in the embedded mode a key is generated under `--data-dir` when this is unset.
-    #[arg(long = "jwt-signing-key", env = "RIALTO_JWT_SIGNING_KEY", hide_env_values = true)]
+    #[arg(
+        long = "jwt-signing-key",
+        env = "RIALTO_JWT_SIGNING_KEY",
+        hide_env_values = true
+    )]
     pub signing_key: Option<SecretString>,
 
     /// Public keys (PEM, concatenated) of retired signing keys, still accepted for tokens
     /// issued before a rotation.
-    #[arg(long = "jwt-retired-public-keys", env = "RIALTO_JWT_RETIRED_PUBLIC_KEYS")]
+    #[arg(
+        long = "jwt-retired-public-keys",
+        env = "RIALTO_JWT_RETIRED_PUBLIC_KEYS"
+    )]
     pub retired_public_keys: Option<String>,
 
     /// Lifetime of an access token, in seconds.
-    #[arg(long = "access-token-ttl-secs", env = "RIALTO_ACCESS_TOKEN_TTL_SECS", default_value_t = 300)]
+    #[arg(
+        long = "access-token-ttl-secs",
+        env = "RIALTO_ACCESS_TOKEN_TTL_SECS",
+        default_value_t = 300
+    )]
     pub access_token_ttl_secs: u32,
 
     /// Lifetime of a refresh token, in days (renewed by each rotation).
-    #[arg(long = "refresh-token-ttl-days", env = "RIALTO_REFRESH_TOKEN_TTL_DAYS", default_value_t = 14)]
+    #[arg(
+        long = "refresh-token-ttl-days",
+        env = "RIALTO_REFRESH_TOKEN_TTL_DAYS",
+        default_value_t = 14
+    )]
     pub refresh_token_ttl_days: u32,
 
     /// Login attempts allowed per account per minute (and as a burst).
-    #[arg(long = "login-attempts-per-account", env = "RIALTO_LOGIN_ATTEMPTS_PER_ACCOUNT", default_value = "10")]
+    #[arg(
+        long = "login-attempts-per-account",
+        env = "RIALTO_LOGIN_ATTEMPTS_PER_ACCOUNT",
+        default_value = "10"
+    )]
     pub login_attempts_per_account: NonZeroU32,
 
     /// Login and sign-up attempts allowed per client address per minute (and as a burst).
-    #[arg(long = "login-attempts-per-ip", env = "RIALTO_LOGIN_ATTEMPTS_PER_IP", default_value = "60")]
+    #[arg(
+        long = "login-attempts-per-ip",
+        env = "RIALTO_LOGIN_ATTEMPTS_PER_IP",
+        default_value = "60"
+    )]
     pub login_attempts_per_ip: NonZeroU32,
 }
 

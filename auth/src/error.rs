@@ -81,7 +81,8 @@ impl async_graphql::ErrorExtensions for AuthError {
             }
             AuthError::RateLimited { retry_after_secs } => {
                 let secs = *retry_after_secs;
-                code.error(self.to_string()).extend_with(|_, e| e.set("retryAfter", secs))
+                code.error(self.to_string())
+                    .extend_with(|_, e| e.set("retryAfter", secs))
             }
             _ => code.error(self.to_string()),
         }
@@ -119,7 +120,12 @@ mod tests {
             (AuthError::InvalidRefreshToken, "UNAUTHENTICATED"),
             (AuthError::Forbidden("no"), "FORBIDDEN"),
             (AuthError::NotFound("api key"), "NOT_FOUND"),
-            (AuthError::RateLimited { retry_after_secs: 3 }, "RATE_LIMITED"),
+            (
+                AuthError::RateLimited {
+                    retry_after_secs: 3,
+                },
+                "RATE_LIMITED",
+            ),
             (AuthError::Internal(anyhow::anyhow!("boom")), "INTERNAL"),
         ];
         for (err, code) in table {
@@ -131,7 +137,9 @@ mod tests {
 
     #[test]
     fn internal_errors_hide_their_cause() {
-        let gql = async_graphql::ErrorExtensions::extend(&AuthError::Internal(anyhow::anyhow!("secret dsn")));
+        let gql = async_graphql::ErrorExtensions::extend(&AuthError::Internal(anyhow::anyhow!(
+            "secret dsn"
+        )));
         assert_eq!(gql.message, "internal error");
     }
 }

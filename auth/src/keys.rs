@@ -17,7 +17,10 @@ use chrono::{DateTime, Utc};
 use common::{Credential, Identity, Role, Scope};
 use ed25519_dalek::{
     SigningKey, VerifyingKey,
-    pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding},
+    pkcs8::{
+        DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey,
+        spki::der::pem::LineEnding,
+    },
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -89,12 +92,16 @@ pub fn generate_key() -> SigningKey {
 
 /// The PKCS#8 PEM of a private key (what `RIALTO_JWT_SIGNING_KEY` holds).
 pub fn private_pem(key: &SigningKey) -> anyhow::Result<String> {
-    Ok(key.to_pkcs8_pem(LineEnding::LF).context("encode private key")?.to_string())
+    Ok(key
+        .to_pkcs8_pem(LineEnding::LF)
+        .context("encode private key")?
+        .to_string())
 }
 
 /// The SPKI PEM of a public key.
 pub fn public_pem(key: &VerifyingKey) -> anyhow::Result<String> {
-    key.to_public_key_pem(LineEnding::LF).context("encode public key")
+    key.to_public_key_pem(LineEnding::LF)
+        .context("encode public key")
 }
 
 /// Splits concatenated PEM blocks.
@@ -131,7 +138,10 @@ impl KeySet {
             issuer: issuer.to_string(),
             audience: audience.to_string(),
         };
-        for key in retired.iter().chain(std::iter::once(&signing.verifying_key())) {
+        for key in retired
+            .iter()
+            .chain(std::iter::once(&signing.verifying_key()))
+        {
             set.public.insert(
                 thumbprint(key),
                 PublicKey {
@@ -150,14 +160,14 @@ impl KeySet {
         issuer: &str,
         audience: &str,
     ) -> anyhow::Result<Self> {
-        let signing = SigningKey::from_pkcs8_pem(signing_pem.trim())
-            .map_err(|e| anyhow::anyhow!("the JWT signing key is not an Ed25519 PKCS#8 PEM: {e}"))?;
+        let signing = SigningKey::from_pkcs8_pem(signing_pem.trim()).map_err(|e| {
+            anyhow::anyhow!("the JWT signing key is not an Ed25519 PKCS#8 PEM: {e}")
+        })?;
         let mut retired = Vec::new();
         for block in pem_blocks(retired_pems.unwrap_or_default()) {
-            retired.push(
-                VerifyingKey::from_public_key_pem(&block)
-                    .map_err(|e| anyhow::anyhow!("a retired JWT key is not an Ed25519 public PEM: {e}"))?,
-            );
+            retired.push(VerifyingKey::from_public_key_pem(&block).map_err(|e| {
+                anyhow::anyhow!("a retired JWT key is not an Ed25519 public PEM: {e}")
+            })?);
         }
         Self::new(&signing, &retired, issuer, audience)
     }
@@ -191,7 +201,11 @@ impl KeySet {
             .map_err(|e| anyhow::anyhow!("bad signing key: {e}"))?;
         let retired_dir = dir.join("retired");
         std::fs::create_dir_all(&retired_dir)?;
-        let name = format!("{}-{}.pem", Utc::now().timestamp(), thumbprint(&old.verifying_key()));
+        let name = format!(
+            "{}-{}.pem",
+            Utc::now().timestamp(),
+            thumbprint(&old.verifying_key())
+        );
         std::fs::write(retired_dir.join(name), public_pem(&old.verifying_key())?)?;
         let new = generate_key();
         write_private(&signing_path, &private_pem(&new)?)?;
@@ -234,7 +248,8 @@ impl KeySet {
     /// missing `kid`, another algorithm, bad signature, wrong `iss`/`aud`, expiry — is
     /// [`AuthError::InvalidCredential`].
     pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidCredential)?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidCredential)?;
         if header.alg != Algorithm::EdDSA {
             return Err(AuthError::InvalidCredential);
         }
@@ -334,7 +349,9 @@ mod tests {
     fn issued_tokens_verify_and_carry_their_claims() {
         let (keys, _) = set();
         let user = Uuid::new_v4();
-        let (token, _) = keys.issue(user, Role::Admin, &[Scope::Read], Utc::now(), 300).unwrap();
+        let (token, _) = keys
+            .issue(user, Role::Admin, &[Scope::Read], Utc::now(), 300)
+            .unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.alg, Algorithm::EdDSA);
         assert_eq!(header.kid.as_deref(), Some(keys.signing_kid()));
@@ -349,23 +366,43 @@ mod tests {
         let (keys, _) = set();
         let (other, _) = set();
         let old = Utc::now() - chrono::Duration::hours(1);
-        let (expired, _) = keys.issue(Uuid::new_v4(), Role::Trader, &[], old, 300).unwrap();
-        assert!(matches!(keys.verify(&expired), Err(AuthError::InvalidCredential)));
-        let (foreign, _) = other.issue(Uuid::new_v4(), Role::Trader, &[], Utc::now(), 300).unwrap();
-        assert!(matches!(keys.verify(&foreign), Err(AuthError::InvalidCredential)));
+        let (expired, _) = keys
+            .issue(Uuid::new_v4(), Role::Trader, &[], old, 300)
+            .unwrap();
+        assert!(matches!(
+            keys.verify(&expired),
+            Err(AuthError::InvalidCredential)
+        ));
+        let (foreign, _) = other
+            .issue(Uuid::new_v4(), Role::Trader, &[], Utc::now(), 300)
+            .unwrap();
+        assert!(matches!(
+            keys.verify(&foreign),
+            Err(AuthError::InvalidCredential)
+        ));
     }
 
     #[test]
     fn rotation_keeps_old_tokens_valid_and_signs_with_the_new_key() {
         let dir = tempfile::tempdir().unwrap();
         let before = KeySet::load_or_create(dir.path(), "rialto", "rialto-api").unwrap();
-        let (old_token, _) =
-            before.issue(Uuid::new_v4(), Role::Trader, &[Scope::Read], Utc::now(), 300).unwrap();
+        let (old_token, _) = before
+            .issue(
+                Uuid::new_v4(),
+                Role::Trader,
+                &[Scope::Read],
+                Utc::now(),
+                300,
+            )
+            .unwrap();
         let new_kid = KeySet::rotate_dir(dir.path()).unwrap();
         let after = KeySet::load_or_create(dir.path(), "rialto", "rialto-api").unwrap();
         assert_eq!(after.signing_kid(), new_kid);
         assert_ne!(new_kid, before.signing_kid());
-        assert!(after.verify(&old_token).is_ok(), "a retired key still verifies");
+        assert!(
+            after.verify(&old_token).is_ok(),
+            "a retired key still verifies"
+        );
         assert_eq!(after.jwks()["keys"].as_array().unwrap().len(), 2);
     }
 

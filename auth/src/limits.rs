@@ -44,9 +44,11 @@ impl LoginThrottle {
         if limiter.len() > RETAIN_AFTER {
             limiter.retain_recent();
         }
-        limiter.check_key(&key.to_string()).map_err(|not_until| AuthError::RateLimited {
-            retry_after_secs: not_until.wait_time_from(self.clock.now()).as_secs().max(1),
-        })
+        limiter
+            .check_key(&key.to_string())
+            .map_err(|not_until| AuthError::RateLimited {
+                retry_after_secs: not_until.wait_time_from(self.clock.now()).as_secs().max(1),
+            })
     }
 
     /// Spends one attempt for this client address (sign-up, login).
@@ -74,8 +76,13 @@ mod tests {
             t.check_account("ann@example.com").unwrap();
         }
         let err = t.check_account("ann@example.com").unwrap_err();
-        assert!(matches!(err, AuthError::RateLimited { retry_after_secs } if retry_after_secs >= 1));
-        assert!(t.check_account("bob@example.com").is_ok(), "other accounts are unaffected");
+        assert!(
+            matches!(err, AuthError::RateLimited { retry_after_secs } if retry_after_secs >= 1)
+        );
+        assert!(
+            t.check_account("bob@example.com").is_ok(),
+            "other accounts are unaffected"
+        );
     }
 
     #[test]

@@ -11,9 +11,21 @@ use common::{Caller, RequestMeta};
 const MAX_USER_AGENT: usize = 256;
 
 /// Request metadata from headers and the peer address.
-pub fn request_meta(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_for: bool) -> RequestMeta {
+pub fn request_meta(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    trust_forwarded_for: bool,
+) -> RequestMeta {
     let forwarded = trust_forwarded_for
-        .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next().map(|s| s.trim().to_string()))
+        .then(|| {
+            headers
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()
+                .map(|s| s.trim().to_string())
+        })
         .flatten()
         .filter(|s| !s.is_empty());
     RequestMeta {
@@ -22,17 +34,26 @@ pub fn request_meta(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forward
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(MAX_USER_AGENT).collect()),
-        request_id: headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
+        request_id: headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     }
 }
 
 /// Resolves an `Authorization` value (`Bearer <token or key>`). A malformed or refused
 /// credential is [`Caller::Rejected`]; only a fault on our side is an error.
-pub async fn authenticate(auth: &AuthService, authorization: Option<&str>) -> Result<Caller, AuthError> {
+pub async fn authenticate(
+    auth: &AuthService,
+    authorization: Option<&str>,
+) -> Result<Caller, AuthError> {
     let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(Caller::Anonymous);
     };
-    let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) else {
+    let Some(token) = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+    else {
         return Ok(Caller::Rejected);
     };
     match auth.authenticate(token.trim()).await {

@@ -28,19 +28,34 @@ const APPLICATION_JSON: &str = "application/json";
 /// `GET /graphql`: the WebSocket endpoint for an upgrade request, GraphiQL for a browser.
 pub async fn get(State(state): State<AppState>, req: Request) -> Response {
     if !is_websocket_upgrade(req.headers()) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
-            .into_response();
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
+                .finish(),
+        )
+        .into_response();
     }
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     let (mut parts, _) = req.into_parts();
     // The first sub-protocol we speak among those offered (graphql-transport-ws, graphql-ws).
     let protocol = parts
         .headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()));
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|p| p.trim().parse::<WebSocketProtocols>().ok())
+        });
     let Some(protocol) = protocol else {
-        return (StatusCode::BAD_REQUEST, "offer the graphql-transport-ws sub-protocol").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "offer the graphql-transport-ws sub-protocol",
+        )
+            .into_response();
     };
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(u) => u,
@@ -62,7 +77,10 @@ fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
 
 /// `POST /graphql`.
 pub async fn post(State(state): State<AppState>, req: Request) -> Response {
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
     let response_type = negotiate(&headers);
@@ -77,7 +95,11 @@ pub async fn post(State(state): State<AppState>, req: Request) -> Response {
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
         Err(_) => {
-            return request_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large", response_type);
+            return request_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large",
+                response_type,
+            );
         }
     };
     let request = match parse_request(&bytes) {
@@ -87,18 +109,27 @@ pub async fn post(State(state): State<AppState>, req: Request) -> Response {
 
     let meta = edge::request_meta(&headers, peer, state.http.trust_forwarded_for);
     let request_id = meta.request_id.clone();
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let caller = match edge::authenticate(&state.auth, authorization).await {
         Ok(c) => c,
         Err(e) => {
             let mut err = e.extend().into_server_error(Default::default());
             add_request_id(&mut err, request_id.as_deref());
-            return respond(async_graphql::Response::from_errors(vec![err]), response_type, StatusCode::SERVICE_UNAVAILABLE);
+            return respond(
+                async_graphql::Response::from_errors(vec![err]),
+                response_type,
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
         }
     };
 
     let operation = operation_label(request.operation_name.as_deref());
-    let request = request.data(meta).data(auth::schema::user_loader(&state.auth)).data(caller);
+    let request = request
+        .data(meta)
+        .data(auth::schema::user_loader(&state.auth))
+        .data(caller);
     let started = Instant::now();
     let mut response = state.schema.execute(request).await;
     metrics::histogram!("rialto_graphql_request_duration_seconds", "operation" => operation.clone())
@@ -112,8 +143,9 @@ pub async fn post(State(state): State<AppState>, req: Request) -> Response {
         metrics::counter!("rialto_graphql_errors_total", "code" => code).increment(1);
     }
     // A request that could not execute at all (no data, only request-level errors).
-    let failed_before_execution =
-        response.data == async_graphql::Value::Null && !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty());
+    let failed_before_execution = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
     let status = if failed_before_execution && response_type == GRAPHQL_RESPONSE_JSON {
         StatusCode::BAD_REQUEST
     } else {
@@ -146,7 +178,10 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// The response media type: `application/graphql-response+json` only for clients that
 /// list it; everyone else (including no `Accept`) gets `application/json`.
 fn negotiate(headers: &HeaderMap) -> &'static str {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let mut best: Option<(&'static str, f32)> = None;
     for item in accept.split(',') {
         let mut parts = item.split(';');
@@ -173,22 +208,29 @@ fn respond(response: async_graphql::Response, media: &'static str, status: Statu
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "serialise GraphQL response");
-            br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
+            br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
+                .to_vec()
         }
     };
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
     resp.headers_mut().extend(headers);
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
     resp
 }
 
 /// A GraphQL-shaped error for a request that never reached the schema.
 fn request_error(status: StatusCode, message: &str, media: &'static str) -> Response {
-    metrics::counter!("rialto_graphql_errors_total", "code" => ErrorCode::BadUserInput.as_str()).increment(1);
+    metrics::counter!("rialto_graphql_errors_total", "code" => ErrorCode::BadUserInput.as_str())
+        .increment(1);
     let mut err = ServerError::new(message, None);
     ensure_code(&mut err);
-    respond(async_graphql::Response::from_errors(vec![err]), media, status)
+    respond(
+        async_graphql::Response::from_errors(vec![err]),
+        media,
+        status,
+    )
 }
 
 fn code_of(err: &ServerError) -> Option<String> {
@@ -211,7 +253,9 @@ fn add_request_id(err: &mut ServerError, request_id: Option<&str>) {
     if code_of(err).as_deref() == Some(ErrorCode::Internal.as_str())
         && let Some(id) = request_id
     {
-        err.extensions.get_or_insert_with(Default::default).set("requestId", id);
+        err.extensions
+            .get_or_insert_with(Default::default)
+            .set("requestId", id);
     }
 }
 
@@ -251,13 +295,20 @@ mod tests {
         assert_eq!(negotiate(&HeaderMap::new()), APPLICATION_JSON);
         assert_eq!(negotiate(&accept("application/json")), APPLICATION_JSON);
         assert_eq!(negotiate(&accept("*/*")), APPLICATION_JSON);
-        assert_eq!(negotiate(&accept("application/graphql-response+json")), GRAPHQL_RESPONSE_JSON);
         assert_eq!(
-            negotiate(&accept("application/graphql-response+json, application/json;q=0.9")),
+            negotiate(&accept("application/graphql-response+json")),
             GRAPHQL_RESPONSE_JSON
         );
         assert_eq!(
-            negotiate(&accept("application/graphql-response+json;q=0.5, application/json")),
+            negotiate(&accept(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
+            GRAPHQL_RESPONSE_JSON
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
             APPLICATION_JSON
         );
     }

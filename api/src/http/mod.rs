@@ -33,18 +33,30 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
 
     /// Longest time one HTTP request may take, in seconds.
-    #[arg(long = "request-timeout-secs", env = "RIALTO_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(
+        long = "request-timeout-secs",
+        env = "RIALTO_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30
+    )]
     pub request_timeout_secs: u64,
 
     /// Take the client address from the first `X-Forwarded-For` hop (only behind a proxy
     /// you run, such as the deployment's nginx).
-    #[arg(long = "trust-forwarded-for", env = "RIALTO_TRUST_FORWARDED_FOR", default_value_t = false)]
+    #[arg(
+        long = "trust-forwarded-for",
+        env = "RIALTO_TRUST_FORWARDED_FOR",
+        default_value_t = false
+    )]
     pub trust_forwarded_for: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 256 * 1024, request_timeout_secs: 30, trust_forwarded_for: false }
+        Self {
+            max_body_bytes: 256 * 1024,
+            request_timeout_secs: 30,
+            trust_forwarded_for: false,
+        }
     }
 }
 

@@ -17,7 +17,10 @@ pub async fn health() -> impl IntoResponse {
 /// Ready: the database answers. 503 otherwise, so a balancer stops sending traffic.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     match state.auth.db().ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ready", "database": "ok" }))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready", "database": "ok" })),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
             (
@@ -30,15 +33,24 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }
 
 /// The public keys that verify access tokens.
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.auth.keys().jwks()))
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(state.auth.keys().jwks()),
+    )
 }
 
 /// Unknown paths.
 pub async fn not_found() -> impl IntoResponse {
-    (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "not found" })))
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "error": "not found" })),
+    )
 }

@@ -20,7 +20,12 @@ use super::{AppState, edge};
 const FORBIDDEN_REASON: &str = "Forbidden: invalid or expired credential";
 
 /// Serves one socket until either side closes it.
-pub async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols, meta: RequestMeta) {
+pub async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    protocol: WebSocketProtocols,
+    meta: RequestMeta,
+) {
     let (mut sink, stream) = socket.split();
     let input = stream
         .take_while(|res| future::ready(res.is_ok()))
@@ -56,8 +61,15 @@ pub async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtoc
         .map(|msg| match msg {
             WsMessage::Text(text) => Message::Text(text.into()),
             WsMessage::Close(code, reason) => {
-                let code = if code == 1002 && reason == FORBIDDEN_REASON { 4403 } else { code };
-                Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+                let code = if code == 1002 && reason == FORBIDDEN_REASON {
+                    4403
+                } else {
+                    code
+                };
+                Message::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                }))
             }
         });
     futures_util::pin_mut!(output);

@@ -9,7 +9,8 @@ use api::{
 use auth::AuthConfig;
 use entity::session_logs;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -23,17 +24,28 @@ pub struct TestApp {
     /// The application's database, for assertions on stored rows.
     pub db: DatabaseConnection,
     pub data_dir: PathBuf,
+    /// The Postgres database of this test, if any (else SQLite under `data_dir`).
+    pub database_url: Option<String>,
     _tmp: tempfile::TempDir,
 }
 
 /// A fresh PostgreSQL database on the `DATABASE_URL` server, or `None` for SQLite.
-async fn fresh_database() -> Option<String> {
-    let url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+pub async fn fresh_database() -> Option<String> {
+    let url = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
     let name = format!("rialto_test_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(&url).await.expect("connect to DATABASE_URL");
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    let admin = Database::connect(&url)
+        .await
+        .expect("connect to DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
     admin.close().await.ok();
-    let (base, _) = url.rsplit_once('/').expect("DATABASE_URL has a database path");
+    let (base, _) = url
+        .rsplit_once('/')
+        .expect("DATABASE_URL has a database path");
     Some(format!("{base}/{name}"))
 }
 
@@ -45,9 +57,13 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
     let tmp = tempfile::tempdir().expect("temp dir");
     let data_dir = tmp.path().to_path_buf();
+    let database_url = fresh_database().await;
     let mut config = AppConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        storage: Storage::Embedded { data_dir: data_dir.clone(), database_url: fresh_database().await },
+        storage: Storage::Embedded {
+            data_dir: data_dir.clone(),
+            database_url: database_url.clone(),
+        },
         migrate: true,
         auth: AuthConfig::default(),
         http: HttpConfig::default(),
@@ -57,7 +73,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
     let addr = format!("http://{}", app.local_addr().unwrap());
     let db = app.auth().db().clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { addr, client: reqwest::Client::new(), db, data_dir, _tmp: tmp }
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        db,
+        data_dir,
+        database_url,
+        _tmp: tmp,
+    }
 }
 
 /// A signed-in user as the tests hold it.
@@ -80,7 +103,8 @@ impl Session {
     }
 }
 
-pub const PAYLOAD: &str = "accessToken refreshToken accessTokenExpiresAt user { id email displayName role }";
+pub const PAYLOAD: &str =
+    "accessToken refreshToken accessTokenExpiresAt user { id email displayName role }";
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
@@ -89,7 +113,10 @@ impl TestApp {
 
     /// POSTs a GraphQL operation; returns the whole response body.
     pub async fn gql(&self, query: &str, variables: Value, bearer: Option<&str>) -> Value {
-        let mut req = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
         if let Some(b) = bearer {
             req = req.bearer_auth(b);
         }
@@ -138,17 +165,29 @@ impl TestApp {
     }
 
     pub async fn me(&self, bearer: &str) -> Value {
-        self.gql("{ me { id email displayName role createdAt } }", json!({}), Some(bearer)).await
+        self.gql(
+            "{ me { id email displayName role createdAt } }",
+            json!({}),
+            Some(bearer),
+        )
+        .await
     }
 
     /// The kinds of session-log rows for a user, oldest first.
     pub async fn session_log(&self, user_id: Option<&str>) -> Vec<String> {
-        let mut q = session_logs::Entity::find().order_by_asc(session_logs::Column::At).order_by_asc(session_logs::Column::Id);
+        let mut q = session_logs::Entity::find()
+            .order_by_asc(session_logs::Column::At)
+            .order_by_asc(session_logs::Column::Id);
         q = match user_id {
             Some(id) => q.filter(session_logs::Column::UserId.eq(Uuid::parse_str(id).unwrap())),
             None => q.filter(session_logs::Column::UserId.is_null()),
         };
-        q.all(&self.db).await.unwrap().into_iter().map(|r| r.kind).collect()
+        q.all(&self.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.kind)
+            .collect()
     }
 
     /// The full session-log rows for a user, oldest first.
@@ -168,5 +207,7 @@ pub fn assert_no_errors(body: &Value) {
 
 /// The `extensions.code` of the first error.
 pub fn error_code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod api_keys;
+mod cli;
 mod federation;
 mod helpers;
 mod robustness;

@@ -18,9 +18,18 @@ async fn post_raw(app: &TestApp, body: Vec<u8>, content_type: &str) -> reqwest::
 #[tokio::test]
 async fn malformed_bodies_get_400_with_a_typed_error() {
     let app = spawn_app().await;
-    for body in ["", "{", "not json", "[]", "[{\"query\":\"{ me { id } }\"}]", "{}", "{\"query\": 42}", "null", "\"{ me { id } }\"",
-        "{\"query\":\"{ me { id } }\",\"variables\":\"nope\"}"]
-    {
+    for body in [
+        "",
+        "{",
+        "not json",
+        "[]",
+        "[{\"query\":\"{ me { id } }\"}]",
+        "{}",
+        "{\"query\": 42}",
+        "null",
+        "\"{ me { id } }\"",
+        "{\"query\":\"{ me { id } }\",\"variables\":\"nope\"}",
+    ] {
         let resp = post_raw(&app, body.as_bytes().to_vec(), "application/json").await;
         assert_eq!(resp.status(), 400, "{body:?}");
         let json: Value = resp.json().await.unwrap();
@@ -31,9 +40,17 @@ async fn malformed_bodies_get_400_with_a_typed_error() {
 #[tokio::test]
 async fn only_json_posts_are_accepted_and_bodies_are_bounded() {
     let app = spawn_app().await;
-    let form = post_raw(&app, b"query=%7Bme%7Bid%7D%7D".to_vec(), "application/x-www-form-urlencoded").await;
+    let form = post_raw(
+        &app,
+        b"query=%7Bme%7Bid%7D%7D".to_vec(),
+        "application/x-www-form-urlencoded",
+    )
+    .await;
     assert_eq!(form.status(), 415, "a form post (CSRF vector) is refused");
-    let huge = format!("{{\"query\":\"{{ me {{ id }} }}\",\"variables\":{{\"x\":\"{}\"}}}}", "a".repeat(1024 * 1024));
+    let huge = format!(
+        "{{\"query\":\"{{ me {{ id }} }}\",\"variables\":{{\"x\":\"{}\"}}}}",
+        "a".repeat(1024 * 1024)
+    );
     let resp = post_raw(&app, huge.into_bytes(), "application/json").await;
     assert_eq!(resp.status(), 413);
 }
@@ -42,22 +59,34 @@ async fn only_json_posts_are_accepted_and_bodies_are_bounded() {
 async fn clients_get_the_graphql_media_type_they_accept() {
     let app = spawn_app().await;
     let send = |accept: Option<&'static str>, query: &'static str| {
-        let mut req = app.client.post(app.url("/graphql")).json(&json!({ "query": query }));
+        let mut req = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": query }));
         if let Some(a) = accept {
             req = req.header("accept", a);
         }
         req.send()
     };
-    let plain = send(Some("application/json"), "{ me { id } }").await.unwrap();
+    let plain = send(Some("application/json"), "{ me { id } }")
+        .await
+        .unwrap();
     assert_eq!(plain.headers()["content-type"], "application/json");
     let none = send(None, "{ me { id } }").await.unwrap();
     assert_eq!(none.headers()["content-type"], "application/json");
-    let modern = send(Some("application/graphql-response+json"), "{ me { id } }").await.unwrap();
+    let modern = send(Some("application/graphql-response+json"), "{ me { id } }")
+        .await
+        .unwrap();
     assert_eq!(modern.status(), 200);
-    assert_eq!(modern.headers()["content-type"], "application/graphql-response+json");
+    assert_eq!(
+        modern.headers()["content-type"],
+        "application/graphql-response+json"
+    );
 
     // An invalid document: 400 for the new media type, 200 for application/json (per spec).
-    let invalid_modern = send(Some("application/graphql-response+json"), "{ nope }").await.unwrap();
+    let invalid_modern = send(Some("application/graphql-response+json"), "{ nope }")
+        .await
+        .unwrap();
     assert_eq!(invalid_modern.status(), 400);
     let invalid_plain = send(Some("application/json"), "{ nope }").await.unwrap();
     assert_eq!(invalid_plain.status(), 200);
@@ -98,22 +127,86 @@ impl Rng {
 }
 
 const TOKENS: &[&str] = &[
-    "{", "}", "(", ")", "[", "]", ":", "$", "!", "@", "...", "=", "|", "&", " ", "\n", ",", "query", "mutation",
-    "subscription", "fragment", "on", "me", "id", "email", "register", "login", "refresh", "logout", "input",
-    "password", "apiKeys", "createApiKey", "scopes", "READ", "TRADE", "__schema", "__type", "__typename",
-    "_entities", "_service", "sdl", "representations", "\"x\"", "\"\"", "\"\\u0000\"", "\"\\ud800\"", "123",
-    "-1", "1e999", "99999999999999999999", "true", "null", "@skip(if: true)", "@include(if: $v)", "$v",
-    "Int", "String!", "[_Any!]!", "#", "\u{1F980}", "\u{0}",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ":",
+    "$",
+    "!",
+    "@",
+    "...",
+    "=",
+    "|",
+    "&",
+    " ",
+    "\n",
+    ",",
+    "query",
+    "mutation",
+    "subscription",
+    "fragment",
+    "on",
+    "me",
+    "id",
+    "email",
+    "register",
+    "login",
+    "refresh",
+    "logout",
+    "input",
+    "password",
+    "apiKeys",
+    "createApiKey",
+    "scopes",
+    "READ",
+    "TRADE",
+    "__schema",
+    "__type",
+    "__typename",
+    "_entities",
+    "_service",
+    "sdl",
+    "representations",
+    "\"x\"",
+    "\"\"",
+    "\"\\u0000\"",
+    "\"\\ud800\"",
+    "123",
+    "-1",
+    "1e999",
+    "99999999999999999999",
+    "true",
+    "null",
+    "@skip(if: true)",
+    "@include(if: $v)",
+    "$v",
+    "Int",
+    "String!",
+    "[_Any!]!",
+    "#",
+    "\u{1F980}",
+    "\u{0}",
 ];
 
 fn random_value(rng: &mut Rng, depth: usize) -> Value {
-    match if depth > 3 { rng.below(5) } else { rng.below(8) } {
+    match if depth > 3 {
+        rng.below(5)
+    } else {
+        rng.below(8)
+    } {
         0 => Value::Null,
-        1 => json!(rng.next() % 2 == 0),
+        1 => json!(rng.next().is_multiple_of(2)),
         2 => json!(rng.next() as i64),
         3 => json!(f64::from(rng.below(1000) as u32) / 7.0),
         4 => json!(rng.pick(TOKENS).repeat(rng.below(50))),
-        5 => Value::Array((0..rng.below(4)).map(|_| random_value(rng, depth + 1)).collect()),
+        5 => Value::Array(
+            (0..rng.below(4))
+                .map(|_| random_value(rng, depth + 1))
+                .collect(),
+        ),
         _ => {
             let mut map = serde_json::Map::new();
             for _ in 0..rng.below(4) {
@@ -133,7 +226,9 @@ fn random_body(rng: &mut Rng, i: usize) -> Vec<u8> {
         // A query string made of GraphQL-ish tokens.
         2 => {
             let query: String = (0..rng.below(60)).map(|_| rng.pick(TOKENS)).collect();
-            json!({ "query": query, "variables": random_value(rng, 2) }).to_string().into_bytes()
+            json!({ "query": query, "variables": random_value(rng, 2) })
+                .to_string()
+                .into_bytes()
         }
         // Real operations with hostile variables.
         3 => {
@@ -155,7 +250,7 @@ fn random_body(rng: &mut Rng, i: usize) -> Vec<u8> {
         // Deep or wide documents.
         _ => {
             let n = 1 + rng.below(400);
-            let query = if rng.next() % 2 == 0 {
+            let query = if rng.next().is_multiple_of(2) {
                 format!("{}{}", "{ me ".repeat(n), "}".repeat(n))
             } else {
                 format!("{{ {} }}", "a: me { id } ".repeat(n))
@@ -172,17 +267,30 @@ async fn hundreds_of_random_bodies_and_queries_never_cause_a_5xx() {
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
     for i in 0..400 {
         let body = random_body(&mut rng, i);
-        let mut req = app.client.post(app.url("/graphql")).header("content-type", "application/json").body(body.clone());
+        let mut req = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(body.clone());
         if i % 3 == 0 {
             req = req.bearer_auth(&ann.access_token);
         }
         let resp = req.send().await.expect("the server answers");
         let status = resp.status();
-        assert!(status.as_u16() < 500, "case {i} got {status}: {}", String::from_utf8_lossy(&body));
-        let json: Value = resp.json().await.unwrap_or_else(|e| panic!("case {i}: body is not JSON: {e}"));
+        assert!(
+            status.as_u16() < 500,
+            "case {i} got {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        let json: Value = resp
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("case {i}: body is not JSON: {e}"));
         if let Some(errors) = json.get("errors").and_then(Value::as_array) {
             for e in errors {
-                let code = e["extensions"]["code"].as_str().unwrap_or_else(|| panic!("case {i}: error without code: {e}"));
+                let code = e["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("case {i}: error without code: {e}"));
                 assert_ne!(code, "INTERNAL", "case {i}: {e}");
             }
         }
@@ -198,7 +306,15 @@ async fn hundreds_of_random_bodies_and_queries_never_cause_a_5xx() {
 #[tokio::test]
 async fn health_readiness_metrics_and_request_ids_are_served() {
     let app = spawn_app().await;
-    let health: Value = app.client.get(app.url("/health")).send().await.unwrap().json().await.unwrap();
+    let health: Value = app
+        .client
+        .get(app.url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
     let ready = app.client.get(app.url("/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
@@ -211,17 +327,71 @@ async fn health_readiness_metrics_and_request_ids_are_served() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.headers()["x-request-id"], "trace-me-42", "a given request id is kept");
+    assert_eq!(
+        resp.headers()["x-request-id"],
+        "trace-me-42",
+        "a given request id is kept"
+    );
     let generated = app.client.get(app.url("/health")).send().await.unwrap();
-    assert!(!generated.headers()["x-request-id"].is_empty(), "one is made when absent");
+    assert!(
+        !generated.headers()["x-request-id"].is_empty(),
+        "one is made when absent"
+    );
 
-    let _ = app.try_login("nobody@example.com", "some wrong password").await;
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("rialto_graphql_requests_total{operation=\"WhoAmI\"}"), "{metrics}");
-    assert!(metrics.contains("rialto_graphql_request_duration_seconds_bucket"), "{metrics}");
-    assert!(metrics.contains("rialto_graphql_errors_total{code=\"UNAUTHENTICATED\"}"), "{metrics}");
+    let _ = app
+        .try_login("nobody@example.com", "some wrong password")
+        .await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("rialto_graphql_requests_total{operation=\"WhoAmI\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("rialto_graphql_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("rialto_graphql_errors_total{code=\"UNAUTHENTICATED\"}"),
+        "{metrics}"
+    );
 
     let graphiql = app.client.get(app.url("/graphql")).send().await.unwrap();
-    assert!(graphiql.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-    assert_eq!(app.client.get(app.url("/nowhere")).send().await.unwrap().status(), 404);
+    assert!(
+        graphiql.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/nowhere"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone_while_liveness_holds() {
+    let app = spawn_app().await;
+    app.db.clone().close().await.unwrap();
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    // A request needing the database gets a typed INTERNAL error with the request id.
+    let body = app.try_login("ann@example.com", PASSWORD).await;
+    assert_eq!(error_code(&body), "INTERNAL");
+    assert_eq!(body["errors"][0]["message"], "internal error");
+    assert!(body["errors"][0]["extensions"]["requestId"].is_string(), "{body}");
 }

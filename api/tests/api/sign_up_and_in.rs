@@ -9,7 +9,10 @@ async fn a_new_trader_signs_up_signs_in_and_sees_their_account() {
     let app = spawn_app().await;
 
     let signed_up = app.register("  Ann.Lee@Example.COM ").await;
-    assert_eq!(signed_up.email, "ann.lee@example.com", "emails are trimmed and lower-cased");
+    assert_eq!(
+        signed_up.email, "ann.lee@example.com",
+        "emails are trimmed and lower-cased"
+    );
 
     let me = app.me(&signed_up.access_token).await;
     assert_no_errors(&me);
@@ -24,7 +27,10 @@ async fn a_new_trader_signs_up_signs_in_and_sees_their_account() {
     let rows = app.session_rows(&signed_up.user_id).await;
     let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(kinds, ["register", "login"]);
-    assert!(rows.iter().all(|r| r.ip.as_deref() == Some("127.0.0.1")), "the client address is logged");
+    assert!(
+        rows.iter().all(|r| r.ip.as_deref() == Some("127.0.0.1")),
+        "the client address is logged"
+    );
 }
 
 #[tokio::test]
@@ -41,24 +47,50 @@ async fn a_wrong_password_and_an_unknown_email_fail_identically() {
     let app = spawn_app().await;
     let ann = app.register("ann@example.com").await;
 
-    let wrong_password = app.try_login("ann@example.com", "not the right password at all").await;
-    let unknown_email = app.try_login("nobody@example.com", "not the right password at all").await;
+    let wrong_password = app
+        .try_login("ann@example.com", "not the right password at all")
+        .await;
+    let unknown_email = app
+        .try_login("nobody@example.com", "not the right password at all")
+        .await;
 
     assert_eq!(error_code(&wrong_password), "UNAUTHENTICATED");
-    assert_eq!(wrong_password["errors"], unknown_email["errors"], "same code, message and shape");
+    assert_eq!(
+        wrong_password["errors"], unknown_email["errors"],
+        "same code, message and shape"
+    );
     assert_eq!(wrong_password["data"], unknown_email["data"]);
 
-    assert_eq!(app.session_log(Some(&ann.user_id)).await, ["register", "login_failed"]);
-    assert_eq!(app.session_log(None).await, ["login_failed"], "the unknown email is logged without an account");
+    assert_eq!(
+        app.session_log(Some(&ann.user_id)).await,
+        ["register", "login_failed"]
+    );
+    assert_eq!(
+        app.session_log(None).await,
+        ["login_failed"],
+        "the unknown email is logged without an account"
+    );
 }
 
 #[tokio::test]
 async fn weak_common_and_overlong_passwords_are_refused_as_bad_input() {
     let app = spawn_app().await;
     let too_long = "Zq8!vW3#".repeat(17); // 136 characters
-    for password in ["short1!", "password", "password123", "12345678", "qwertyuiop", "iloveyou", &too_long] {
+    for password in [
+        "short1!",
+        "password",
+        "password123",
+        "12345678",
+        "qwertyuiop",
+        "iloveyou",
+        &too_long,
+    ] {
         let body = app.try_register("ann@example.com", password).await;
-        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{password:?} must be refused: {body}");
+        assert_eq!(
+            error_code(&body),
+            "BAD_USER_INPUT",
+            "{password:?} must be refused: {body}"
+        );
     }
     // Nothing was created: the address is still free.
     app.register("ann@example.com").await;
@@ -67,9 +99,21 @@ async fn weak_common_and_overlong_passwords_are_refused_as_bad_input() {
 #[tokio::test]
 async fn malformed_emails_are_refused_as_bad_input() {
     let app = spawn_app().await;
-    for email in ["", "ann", "ann@", "@example.com", "ann@localhost", "ann smith@example.com", "ann@@example.com"] {
+    for email in [
+        "",
+        "ann",
+        "ann@",
+        "@example.com",
+        "ann@localhost",
+        "ann smith@example.com",
+        "ann@@example.com",
+    ] {
         let body = app.try_register(email, PASSWORD).await;
-        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{email:?} must be refused: {body}");
+        assert_eq!(
+            error_code(&body),
+            "BAD_USER_INPUT",
+            "{email:?} must be refused: {body}"
+        );
     }
 }
 
@@ -86,13 +130,20 @@ async fn repeated_login_attempts_on_one_account_are_rate_limited() {
     let app = spawn_app_with(|c| c.auth.login_attempts_per_account = 3.try_into().unwrap()).await;
     app.register("ann@example.com").await;
     for _ in 0..3 {
-        let body = app.try_login("ann@example.com", "wrong password for ann").await;
+        let body = app
+            .try_login("ann@example.com", "wrong password for ann")
+            .await;
         assert_eq!(error_code(&body), "UNAUTHENTICATED");
     }
     // Even the right password waits now.
     let limited = app.try_login("ann@example.com", PASSWORD).await;
     assert_eq!(error_code(&limited), "RATE_LIMITED");
-    assert!(limited["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap() >= 1);
+    assert!(
+        limited["errors"][0]["extensions"]["retryAfter"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
     // Another account is not affected.
     app.register("bob@example.com").await;
     app.login("bob@example.com", PASSWORD).await;
@@ -106,6 +157,8 @@ async fn repeated_attempts_from_one_address_are_rate_limited() {
         let body = app.try_login(email, "some wrong password here").await;
         assert_eq!(error_code(&body), "UNAUTHENTICATED");
     }
-    let limited = app.try_login("d@example.com", "some wrong password here").await;
+    let limited = app
+        .try_login("d@example.com", "some wrong password here")
+        .await;
     assert_eq!(error_code(&limited), "RATE_LIMITED");
 }

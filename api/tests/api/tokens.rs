@@ -17,9 +17,21 @@ struct Forge {
 impl Forge {
     async fn new(app: &TestApp) -> Self {
         let pem = std::fs::read(app.data_dir.join("keys/signing.pem")).unwrap();
-        let jwks: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+        let jwks: Value = app
+            .client
+            .get(app.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_string();
-        Self { key: EncodingKey::from_ed_pem(&pem).unwrap(), kid, jwks }
+        Self {
+            key: EncodingKey::from_ed_pem(&pem).unwrap(),
+            kid,
+            jwks,
+        }
     }
 
     fn claims(user_id: &str) -> Value {
@@ -64,14 +76,17 @@ async fn forged_expired_and_misdirected_tokens_are_refused() {
     let mut wrong_iss = claims.clone();
     wrong_iss["iss"] = json!("evil");
 
-    let public_x = URL_SAFE_NO_PAD.decode(forge.jwks["keys"][0]["x"].as_str().unwrap()).unwrap();
+    let public_x = URL_SAFE_NO_PAD
+        .decode(forge.jwks["keys"][0]["x"].as_str().unwrap())
+        .unwrap();
     let hs256 = |secret: &[u8]| {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(forge.kid.clone());
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap()
     };
     let stranger = auth::keys::generate_key();
-    let stranger_key = EncodingKey::from_ed_pem(auth::keys::private_pem(&stranger).unwrap().as_bytes()).unwrap();
+    let stranger_key =
+        EncodingKey::from_ed_pem(auth::keys::private_pem(&stranger).unwrap().as_bytes()).unwrap();
     let foreign = |kid: &str| {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.to_string());
@@ -83,10 +98,22 @@ async fn forged_expired_and_misdirected_tokens_are_refused() {
     tampered[1] = URL_SAFE_NO_PAD.encode(admin_claims.to_string());
 
     let forgeries = [
-        ("alg none", unsigned(json!({ "alg": "none", "typ": "JWT", "kid": forge.kid }), &claims)),
-        ("alg none, no kid", unsigned(json!({ "alg": "none" }), &claims)),
+        (
+            "alg none",
+            unsigned(
+                json!({ "alg": "none", "typ": "JWT", "kid": forge.kid }),
+                &claims,
+            ),
+        ),
+        (
+            "alg none, no kid",
+            unsigned(json!({ "alg": "none" }), &claims),
+        ),
         ("HS256 keyed with the public key", hs256(&public_x)),
-        ("HS256 keyed with the JWKS text", hs256(forge.jwks.to_string().as_bytes())),
+        (
+            "HS256 keyed with the JWKS text",
+            hs256(forge.jwks.to_string().as_bytes()),
+        ),
         ("expired", forge.sign(&expired, Some(&forge.kid))),
         ("wrong audience", forge.sign(&wrong_aud, Some(&forge.kid))),
         ("wrong issuer", forge.sign(&wrong_iss, Some(&forge.kid))),
@@ -124,7 +151,15 @@ async fn a_malformed_authorization_header_is_refused() {
 async fn the_jwks_publishes_the_signing_key_as_an_okp_jwk() {
     let app = spawn_app().await;
     let ann = app.register("ann@example.com").await;
-    let jwks: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwks: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let key = &jwks["keys"][0];
     assert_eq!(key["kty"], "OKP");
     assert_eq!(key["crv"], "Ed25519");
@@ -134,7 +169,8 @@ async fn the_jwks_publishes_the_signing_key_as_an_okp_jwk() {
     assert_eq!(header.kid.as_deref(), key["kid"].as_str());
 
     // The published key verifies the token, as any outside verifier would do it.
-    let decoding = jsonwebtoken::DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
+    let decoding =
+        jsonwebtoken::DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
     let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
     validation.set_audience(&["rialto-api"]);
     validation.set_issuer(&["rialto"]);
@@ -143,5 +179,9 @@ async fn the_jwks_publishes_the_signing_key_as_an_okp_jwk() {
     assert_eq!(c["sub"], ann.user_id.as_str());
     assert_eq!(c["scopes"], json!(["read", "trade"]));
     assert!(c["jti"].is_string() && c["iat"].is_i64() && c["role"] == "trader");
-    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 300, "five minutes");
+    assert_eq!(
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
+        300,
+        "five minutes"
+    );
 }

@@ -7,14 +7,21 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 use crate::helpers::*;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(app: &TestApp) -> Socket {
     let url = app.addr.replace("http://", "ws://") + "/graphql";
     let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
     let (socket, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
-    assert_eq!(resp.headers()["sec-websocket-protocol"], "graphql-transport-ws");
+    assert_eq!(
+        resp.headers()["sec-websocket-protocol"],
+        "graphql-transport-ws"
+    );
     socket
 }
 
@@ -48,7 +55,11 @@ async fn an_authenticated_socket_runs_operations() {
     send(&mut socket, json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", ann.access_token) } })).await;
     assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
 
-    send(&mut socket, json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ me { id email } }" } })).await;
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ me { id email } }" } }),
+    )
+    .await;
     let next = next_json(&mut socket).await;
     assert_eq!(next["type"], "next", "{next}");
     assert_eq!(next["id"], "1");
@@ -73,7 +84,11 @@ async fn an_anonymous_socket_is_anonymous() {
     let mut socket = connect(&app).await;
     send(&mut socket, json!({ "type": "connection_init" })).await;
     assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
-    send(&mut socket, json!({ "id": "a", "type": "subscribe", "payload": { "query": "{ me { id } }" } })).await;
+    send(
+        &mut socket,
+        json!({ "id": "a", "type": "subscribe", "payload": { "query": "{ me { id } }" } }),
+    )
+    .await;
     let next = next_json(&mut socket).await;
     assert_eq!(next["payload"]["data"]["me"], Value::Null);
 }

@@ -17,7 +17,9 @@ pub fn normalize(raw: &str) -> Result<String, AuthError> {
     }
     let parsed = email_address::EmailAddress::parse_with_options(
         &email,
-        email_address::Options::default().without_display_text().without_domain_literal(),
+        email_address::Options::default()
+            .without_display_text()
+            .without_domain_literal(),
     )
     .map_err(|_| AuthError::invalid("email is not a valid address"))?;
     // A deliverable address needs a dotted domain (`a@localhost` is not one).
@@ -34,14 +36,26 @@ mod tests {
 
     #[test]
     fn addresses_are_trimmed_and_lower_cased() {
-        assert_eq!(normalize("  Ann.Lee@Example.COM ").ok().as_deref(), Some("ann.lee@example.com"));
+        assert_eq!(
+            normalize("  Ann.Lee@Example.COM ").ok().as_deref(),
+            Some("ann.lee@example.com")
+        );
     }
 
     #[test]
     fn malformed_addresses_are_refused() {
-        for bad in ["", "   ", "ann", "ann@", "@example.com", "ann@localhost", "a b@example.com",
-            "Ann <ann@example.com>", "ann@@example.com", "ann@[127.0.0.1]"]
-        {
+        for bad in [
+            "",
+            "   ",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@localhost",
+            "a b@example.com",
+            "Ann <ann@example.com>",
+            "ann@@example.com",
+            "ann@[127.0.0.1]",
+        ] {
             assert!(normalize(bad).is_err(), "{bad:?} should be refused");
         }
         let long = format!("{}@example.com", "a".repeat(250));

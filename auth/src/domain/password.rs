@@ -24,7 +24,9 @@ pub fn check_policy(password: &str, context: &[&str]) -> Result<(), AuthError> {
         )));
     }
     if chars > MAX_LEN {
-        return Err(AuthError::invalid(format!("password must be at most {MAX_LEN} characters")));
+        return Err(AuthError::invalid(format!(
+            "password must be at most {MAX_LEN} characters"
+        )));
     }
     let score = zxcvbn::zxcvbn(password, context).score();
     if u8::from(score) < MIN_SCORE {
@@ -84,8 +86,18 @@ mod tests {
     fn short_long_and_common_passwords_fail() {
         assert!(check_policy("Ab1!", &[]).is_err());
         assert!(check_policy(&"x7Kq!".repeat(26), &[]).is_err()); // 130 chars
-        for common in ["password", "password123", "12345678", "qwertyuiop", "iloveyou1", "letmein!"] {
-            assert!(check_policy(common, &[]).is_err(), "{common} should be refused");
+        for common in [
+            "password",
+            "password123",
+            "12345678",
+            "qwertyuiop",
+            "iloveyou1",
+            "letmein!",
+        ] {
+            assert!(
+                check_policy(common, &[]).is_err(),
+                "{common} should be refused"
+            );
         }
     }
 
@@ -96,10 +108,17 @@ mod tests {
 
     #[test]
     fn length_counts_characters_not_bytes() {
-        // 128 four-byte characters is 512 bytes but within the limit.
-        let emoji = "🦀🚀📈🔑".repeat(32);
-        assert_eq!(emoji.chars().count(), 128);
-        assert!(check_policy(&emoji, &[]).is_ok());
+        // 128 distinct three-byte characters: 384 bytes, yet within the limit.
+        let cjk: String = (0..128u32)
+            .filter_map(|i| char::from_u32(0x4E00 + i * 37))
+            .collect();
+        assert_eq!(cjk.chars().count(), 128);
+        assert!(cjk.len() > MAX_LEN);
+        assert!(check_policy(&cjk, &[]).is_ok());
+        let too_long: String = (0..129u32)
+            .filter_map(|i| char::from_u32(0x4E00 + i * 37))
+            .collect();
+        assert!(check_policy(&too_long, &[]).is_err());
     }
 
     #[test]

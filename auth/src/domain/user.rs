@@ -43,10 +43,14 @@ pub fn normalize_display_name(raw: &str) -> Result<String, crate::AuthError> {
     let name = raw.trim();
     let len = name.chars().count();
     if len == 0 || len > 64 {
-        return Err(crate::AuthError::invalid("display name must be 1 to 64 characters"));
+        return Err(crate::AuthError::invalid(
+            "display name must be 1 to 64 characters",
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(crate::AuthError::invalid("display name must not contain control characters"));
+        return Err(crate::AuthError::invalid(
+            "display name must not contain control characters",
+        ));
     }
     Ok(name.to_string())
 }
@@ -73,5 +77,9 @@ pub fn parse_scopes(stored: &str) -> Vec<Scope> {
 
 /// Formats scopes for storage.
 pub fn format_scopes(scopes: &[Scope]) -> String {
-    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }

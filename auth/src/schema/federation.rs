@@ -22,7 +22,11 @@ impl Loader<Uuid> for UserLoader {
     type Error = std::sync::Arc<AuthError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, User>, Self::Error> {
-        let users = self.0.users_by_ids(keys).await.map_err(std::sync::Arc::new)?;
+        let users = self
+            .0
+            .users_by_ids(keys)
+            .await
+            .map_err(std::sync::Arc::new)?;
         Ok(users.into_iter().map(|u| (u.id, u)).collect())
     }
 }
@@ -34,13 +38,24 @@ pub struct EntityQuery;
 #[Object]
 impl EntityQuery {
     #[graphql(entity)]
-    async fn find_user_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<UserObject>> {
+    async fn find_user_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<UserObject>> {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
         let loader = match ctx.data_opt::<DataLoader<UserLoader>>() {
             Some(loader) => loader,
-            None => return Ok(super::service(ctx).users_by_ids(&[id]).await.gql()?.pop().map(UserObject::other)),
+            None => {
+                return Ok(super::service(ctx)
+                    .users_by_ids(&[id])
+                    .await
+                    .gql()?
+                    .pop()
+                    .map(UserObject::other));
+            }
         };
         match loader.load_one(id).await {
             Ok(user) => Ok(user.map(UserObject::other)),

@@ -16,7 +16,11 @@ impl AuthQuery {
         let Some(caller) = super::caller(ctx).gql()? else {
             return Ok(None);
         };
-        Ok(super::service(ctx).me(caller).await.gql()?.map(UserObject::own))
+        Ok(super::service(ctx)
+            .me(caller)
+            .await
+            .gql()?
+            .map(UserObject::own))
     }
 
     /// The caller's API keys, newest first, revoked ones included.
@@ -29,7 +33,10 @@ impl AuthQuery {
     /// What the credential of this request may do (empty when anonymous). A session token
     /// carries every scope; an API key the scopes it was created with.
     async fn my_scopes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiScope>> {
-        let scopes = super::caller(ctx).gql()?.map(|c| c.scopes.clone()).unwrap_or_default();
+        let scopes = super::caller(ctx)
+            .gql()?
+            .map(|c| c.scopes.clone())
+            .unwrap_or_default();
         Ok(scopes.into_iter().map(Into::into).collect())
     }
 }

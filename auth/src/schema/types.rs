@@ -94,7 +94,10 @@ impl UserObject {
         if caller.user_id == self.user.id || caller.role == Role::Admin {
             Ok(&self.user.email)
         } else {
-            Err(AuthError::Forbidden("only the account itself may see its email")).gql()
+            Err(AuthError::Forbidden(
+                "only the account itself may see its email",
+            ))
+            .gql()
         }
     }
 
@@ -184,7 +187,10 @@ pub struct CreatedApiKeyObject {
 
 impl From<CreatedApiKey> for CreatedApiKeyObject {
     fn from(c: CreatedApiKey) -> Self {
-        Self { api_key: c.key.into(), secret: c.secret }
+        Self {
+            api_key: c.key.into(),
+            secret: c.secret,
+        }
     }
 }
 

@@ -64,16 +64,30 @@ struct Inner {
 /// A session token may do everything its user may.
 const SESSION_SCOPES: [Scope; 2] = [Scope::Read, Scope::Trade];
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AuthError> {
-    tokio::task::spawn_blocking(f).await.context("password hashing task").map_err(AuthError::Internal)
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AuthError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .context("password hashing task")
+        .map_err(AuthError::Internal)
 }
 
 impl AuthService {
     /// A service over a migrated database and a key set.
     pub fn new(db: DatabaseConnection, keys: KeySet, config: AuthConfig) -> Self {
-        let throttle =
-            LoginThrottle::new(config.login_attempts_per_account, config.login_attempts_per_ip);
-        Self { inner: Arc::new(Inner { db, keys, config, throttle }) }
+        let throttle = LoginThrottle::new(
+            config.login_attempts_per_account,
+            config.login_attempts_per_ip,
+        );
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                keys,
+                config,
+                throttle,
+            }),
+        }
     }
 
     /// The database, for readiness checks.
@@ -100,8 +114,15 @@ impl AuthService {
     ) -> Result<Session, AuthError> {
         let refresh_token = secrets::new_refresh_token();
         let expires = now + Duration::days(i64::from(self.inner.config.refresh_token_ttl_days));
-        store::refresh_tokens::insert(db, user.id, family_id, &secrets::hash(&refresh_token), now, expires)
-            .await?;
+        store::refresh_tokens::insert(
+            db,
+            user.id,
+            family_id,
+            &secrets::hash(&refresh_token),
+            now,
+            expires,
+        )
+        .await?;
         let (access_token, access_token_expires_at) = self.inner.keys.issue(
             user.id,
             user.role,
@@ -109,7 +130,12 @@ impl AuthService {
             now,
             self.inner.config.access_token_ttl_secs,
         )?;
-        Ok(Session { access_token, access_token_expires_at, refresh_token, user })
+        Ok(Session {
+            access_token,
+            access_token_expires_at,
+            refresh_token,
+            user,
+        })
     }
 
     /// Creates an account and signs it in.
@@ -131,8 +157,10 @@ impl AuthService {
 
         let now = Self::now();
         let txn = self.inner.db.begin().await?;
-        let user = store::users::insert(&txn, &email, &display_name, &hash, Role::Trader, now).await?;
-        store::session_logs::record(&txn, Some(user.id), SessionEvent::Register, meta, None, now).await?;
+        let user =
+            store::users::insert(&txn, &email, &display_name, &hash, Role::Trader, now).await?;
+        store::session_logs::record(&txn, Some(user.id), SessionEvent::Register, meta, None, now)
+            .await?;
         let session = self.open_session(&txn, user, Uuid::now_v7(), now).await?;
         txn.commit().await?;
         metrics::counter!("rialto_auth_registrations_total").increment(1);
@@ -172,16 +200,28 @@ impl AuthService {
 
         let now = Self::now();
         let txn = self.inner.db.begin().await?;
-        store::session_logs::record(&txn, Some(user.id), SessionEvent::Login, meta, None, now).await?;
+        store::session_logs::record(&txn, Some(user.id), SessionEvent::Login, meta, None, now)
+            .await?;
         let session = self.open_session(&txn, user, Uuid::now_v7(), now).await?;
         txn.commit().await?;
         metrics::counter!("rialto_auth_logins_total", "outcome" => "success").increment(1);
         Ok(session)
     }
 
-    async fn fail_login<T>(&self, user_id: Option<Uuid>, meta: &RequestMeta) -> Result<T, AuthError> {
-        store::session_logs::record(&self.inner.db, user_id, SessionEvent::LoginFailed, meta, None, Self::now())
-            .await?;
+    async fn fail_login<T>(
+        &self,
+        user_id: Option<Uuid>,
+        meta: &RequestMeta,
+    ) -> Result<T, AuthError> {
+        store::session_logs::record(
+            &self.inner.db,
+            user_id,
+            SessionEvent::LoginFailed,
+            meta,
+            None,
+            Self::now(),
+        )
+        .await?;
         metrics::counter!("rialto_auth_logins_total", "outcome" => "failure").increment(1);
         Err(AuthError::InvalidCredentials)
     }
@@ -192,7 +232,8 @@ impl AuthService {
     pub async fn refresh(&self, token: &str, meta: &RequestMeta) -> Result<Session, AuthError> {
         let now = Self::now();
         let db = &self.inner.db;
-        let Some(stored) = store::refresh_tokens::find_by_hash(db, &secrets::hash(token)).await? else {
+        let Some(stored) = store::refresh_tokens::find_by_hash(db, &secrets::hash(token)).await?
+        else {
             return Err(AuthError::InvalidRefreshToken);
         };
         if stored.revoked_at.is_some() || stored.expires_at <= now {
@@ -211,9 +252,18 @@ impl AuthService {
         let Some(user) = store::users::find_with_hash(&txn, stored.user_id).await? else {
             return Err(AuthError::InvalidRefreshToken);
         };
-        store::session_logs::record(&txn, Some(user.user.id), SessionEvent::Refresh, meta, None, now)
+        store::session_logs::record(
+            &txn,
+            Some(user.user.id),
+            SessionEvent::Refresh,
+            meta,
+            None,
+            now,
+        )
+        .await?;
+        let session = self
+            .open_session(&txn, user.user, stored.family_id, now)
             .await?;
-        let session = self.open_session(&txn, user.user, stored.family_id, now).await?;
         txn.commit().await?;
         Ok(session)
     }
@@ -231,7 +281,10 @@ impl AuthService {
             Some(stored.user_id),
             SessionEvent::RefreshReuse,
             meta,
-            Some(format!("family {} revoked ({revoked} live tokens)", stored.family_id)),
+            Some(format!(
+                "family {} revoked ({revoked} live tokens)",
+                stored.family_id
+            )),
             now,
         )
         .await?;
@@ -244,15 +297,23 @@ impl AuthService {
     #[tracing::instrument(skip_all)]
     pub async fn logout(&self, token: &str, meta: &RequestMeta) -> Result<bool, AuthError> {
         let now = Self::now();
-        let Some(stored) = store::refresh_tokens::find_by_hash(&self.inner.db, &secrets::hash(token)).await?
+        let Some(stored) =
+            store::refresh_tokens::find_by_hash(&self.inner.db, &secrets::hash(token)).await?
         else {
             return Ok(false);
         };
         let txn = self.inner.db.begin().await?;
         let revoked = store::refresh_tokens::revoke_family(&txn, stored.family_id, now).await?;
         if revoked > 0 {
-            store::session_logs::record(&txn, Some(stored.user_id), SessionEvent::Logout, meta, None, now)
-                .await?;
+            store::session_logs::record(
+                &txn,
+                Some(stored.user_id),
+                SessionEvent::Logout,
+                meta,
+                None,
+                now,
+            )
+            .await?;
         }
         txn.commit().await?;
         Ok(revoked > 0)
@@ -274,14 +335,25 @@ impl AuthService {
             .ok_or(AuthError::InvalidCredential)?;
         self.inner.throttle.check_account(&user.user.email)?;
         let hash = user.password_hash.clone();
-        let cur = current.chars().take(password::MAX_LEN + 1).collect::<String>();
+        let cur = current
+            .chars()
+            .take(password::MAX_LEN + 1)
+            .collect::<String>();
         if !blocking(move || password::verify(&cur, &hash)).await? {
             return Err(AuthError::invalid("current password is incorrect"));
         }
         if current == new_password {
-            return Err(AuthError::invalid("the new password must differ from the current one"));
+            return Err(AuthError::invalid(
+                "the new password must differ from the current one",
+            ));
         }
-        let local_part = user.user.email.split('@').next().unwrap_or_default().to_string();
+        let local_part = user
+            .user
+            .email
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         password::check_policy(
             new_password,
             &[&user.user.email, &local_part, &user.user.display_name],
@@ -394,7 +466,9 @@ impl AuthService {
 
     /// The caller's account; `None` if it was deleted since the token was issued.
     pub async fn me(&self, caller: &Identity) -> Result<Option<User>, AuthError> {
-        Ok(store::users::find_with_hash(&self.inner.db, caller.user_id).await?.map(|u| u.user))
+        Ok(store::users::find_with_hash(&self.inner.db, caller.user_id)
+            .await?
+            .map(|u| u.user))
     }
 
     /// Users by id, for federation entity batches; missing ids are simply absent.
@@ -418,7 +492,11 @@ impl AuthService {
             .await?
             .ok_or(AuthError::InvalidCredential)?;
         let now = Self::now();
-        if found.key.last_used_at.is_none_or(|t| now - t > KEY_TOUCH_INTERVAL) {
+        if found
+            .key
+            .last_used_at
+            .is_none_or(|t| now - t > KEY_TOUCH_INTERVAL)
+        {
             store::api_keys::touch(db, found.key.id, now).await?;
         }
         Ok(Identity {
@@ -443,18 +521,31 @@ impl AuthService {
         let hash = blocking(move || password::hash(&pw)).await??;
         let now = Self::now();
         let display = email.split('@').next().unwrap_or("user").to_string();
-        let meta = RequestMeta { user_agent: Some("rialto admin".into()), ..Default::default() };
+        let meta = RequestMeta {
+            user_agent: Some("rialto admin".into()),
+            ..Default::default()
+        };
         let txn = self.inner.db.begin().await?;
         let user = match store::users::find_by_email(&txn, &email).await? {
             Some(existing) => {
                 store::users::set_password_hash(&txn, existing.user.id, &hash, now).await?;
                 store::users::set_role(&txn, existing.user.id, role, now).await?;
-                User { role, ..existing.user }
+                User {
+                    role,
+                    ..existing.user
+                }
             }
             None => {
                 let user = store::users::insert(&txn, &email, &display, &hash, role, now).await?;
-                store::session_logs::record(&txn, Some(user.id), SessionEvent::Register, &meta, None, now)
-                    .await?;
+                store::session_logs::record(
+                    &txn,
+                    Some(user.id),
+                    SessionEvent::Register,
+                    &meta,
+                    None,
+                    now,
+                )
+                .await?;
                 user
             }
         };
@@ -468,6 +559,8 @@ fn require_session(caller: &Identity) -> Result<(), AuthError> {
     if caller.is_session() {
         Ok(())
     } else {
-        Err(AuthError::Forbidden("this operation needs a signed-in session, not an API key"))
+        Err(AuthError::Forbidden(
+            "this operation needs a signed-in session, not an API key",
+        ))
     }
 }

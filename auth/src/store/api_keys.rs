@@ -115,7 +115,11 @@ pub async fn count_active(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u6
 }
 
 /// Revokes a key (no-op if already revoked).
-pub async fn revoke(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), AuthError> {
+pub async fn revoke(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
     api_keys::Entity::update_many()
         .col_expr(api_keys::Column::RevokedAt, now.into())
         .filter(api_keys::Column::Id.eq(id))
@@ -126,7 +130,11 @@ pub async fn revoke(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> 
 }
 
 /// Records use of a key.
-pub async fn touch(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), AuthError> {
+pub async fn touch(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
     api_keys::Entity::update_many()
         .col_expr(api_keys::Column::LastUsedAt, now.into())
         .filter(api_keys::Column::Id.eq(id))

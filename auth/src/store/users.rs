@@ -17,10 +17,17 @@ pub struct UserWithHash {
 }
 
 fn to_domain(m: users::Model) -> Result<UserWithHash, AuthError> {
-    let role = Role::parse(&m.role)
-        .ok_or_else(|| AuthError::Internal(anyhow::anyhow!("user {} has unknown role {}", m.id, m.role)))?;
+    let role = Role::parse(&m.role).ok_or_else(|| {
+        AuthError::Internal(anyhow::anyhow!("user {} has unknown role {}", m.id, m.role))
+    })?;
     Ok(UserWithHash {
-        user: User { id: m.id, email: m.email, display_name: m.display_name, role, created_at: m.created_at },
+        user: User {
+            id: m.id,
+            email: m.email,
+            display_name: m.display_name,
+            role,
+            created_at: m.created_at,
+        },
         password_hash: m.password_hash,
     })
 }
@@ -87,7 +94,9 @@ pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Us
         .filter(users::Column::DeletedAt.is_null())
         .all(db)
         .await?;
-    rows.into_iter().map(|m| to_domain(m).map(|u| u.user)).collect()
+    rows.into_iter()
+        .map(|m| to_domain(m).map(|u| u.user))
+        .collect()
 }
 
 /// Replaces a user's password hash.
