@@ -1,0 +1,16 @@
+//! The matching engine. [`book::Book`] is one market's limit order book: commands in,
+//! events out, no I/O, no clock, no randomness — time and ids arrive with the commands — so
+//! it is deterministic, replayable and measurable. The matcher process (settlement,
+//! durability, recovery) is built on it.
+//!
+//! The book holds orders, not money: the settlement layer holds funds before a command
+//! reaches the book and settles from the events it emits (a market buy carries the quote
+//! budget the settlement layer holds for it).
+
+pub mod book;
+
+pub use book::{
+    Book, BookConfig, BookDelta, CancelReason, Command, DoneReason, Event, InvalidConfig, OrderId,
+    OrderType, Owner, Place, RejectReason, RestingOrder, RestoreError, SelfTradePrevention, Side,
+    TimeInForce, Trade,
+};
