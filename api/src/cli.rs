@@ -85,11 +85,6 @@ pub struct ServeArgs {
     #[arg(long, env = "RIALTO_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Seed a demo market, demo users and a market-maker bot (arrives with the trading
-    /// issues; accepted now so scripts need not change).
-    #[arg(long, env = "RIALTO_DEMO", default_value_t = false)]
-    pub demo: bool,
-
     #[command(flatten)]
     #[allow(missing_docs)]
     pub db: DbArgs,
@@ -193,11 +188,6 @@ pub async fn run() -> ExitCode {
 async fn execute(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
-            if args.demo {
-                tracing::warn!(
-                    "--demo: the demo market arrives with the trading issues; serving auth only"
-                );
-            }
             let app = Application::build(AppConfig {
                 listen: args.listen,
                 storage: Storage::Embedded {

@@ -19,19 +19,40 @@ fn help_names_every_command_and_its_environment_variables() {
     for command in ["serve", "auth", "migrate", "admin", "keys"] {
         assert!(help.contains(command), "`{command}` missing from:\n{help}");
     }
-    let serve = String::from_utf8(rialto().args(["serve", "--help"]).output().unwrap().stdout).unwrap();
-    for option in ["--listen", "[env: RIALTO_LISTEN=]", "--data-dir", "[env: RIALTO_DATA_DIR=]", "[env: DATABASE_URL", "--demo", "--jwt-signing-key"] {
+    let serve =
+        String::from_utf8(rialto().args(["serve", "--help"]).output().unwrap().stdout).unwrap();
+    for option in [
+        "--listen",
+        "[env: RIALTO_LISTEN=]",
+        "--data-dir",
+        "[env: RIALTO_DATA_DIR=]",
+        "[env: DATABASE_URL",
+        "--jwt-signing-key",
+    ] {
         assert!(serve.contains(option), "`{option}` missing from:\n{serve}");
     }
-    let create = String::from_utf8(rialto().args(["admin", "create-user", "--help"]).output().unwrap().stdout).unwrap();
+    let create = String::from_utf8(
+        rialto()
+            .args(["admin", "create-user", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     for option in ["--email", "--password", "--role"] {
-        assert!(create.contains(option), "`{option}` missing from:\n{create}");
+        assert!(
+            create.contains(option),
+            "`{option}` missing from:\n{create}"
+        );
     }
 }
 
 #[test]
 fn a_bad_option_is_refused_with_a_message_not_a_panic() {
-    let out = rialto().args(["serve", "--listen", "not-an-address"]).output().unwrap();
+    let out = rialto()
+        .args(["serve", "--listen", "not-an-address"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value"));
 }
@@ -41,15 +62,28 @@ async fn an_admin_created_from_the_shell_signs_in_as_admin() {
     let app = spawn_app().await;
     // Point the command at the same database as the running app.
     let mut cmd = rialto();
-    cmd.args(["admin", "create-user", "--email", "Root@Example.com", "--password", PASSWORD, "--role", "admin"])
-        .arg("--data-dir")
-        .arg(&app.data_dir)
-        .env_remove("DATABASE_URL");
+    cmd.args([
+        "admin",
+        "create-user",
+        "--email",
+        "Root@Example.com",
+        "--password",
+        PASSWORD,
+        "--role",
+        "admin",
+    ])
+    .arg("--data-dir")
+    .arg(&app.data_dir)
+    .env_remove("DATABASE_URL");
     if let Some(url) = &app.database_url {
         cmd.env("DATABASE_URL", url);
     }
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("root@example.com"));
 
     let admin = app.login("root@example.com", PASSWORD).await;
@@ -58,7 +92,16 @@ async fn an_admin_created_from_the_shell_signs_in_as_admin() {
 
     // A weak password is refused from the shell too.
     let mut weak = rialto();
-    weak.args(["admin", "create-user", "--email", "x@example.com", "--password", "password1"]).arg("--data-dir").arg(&app.data_dir);
+    weak.args([
+        "admin",
+        "create-user",
+        "--email",
+        "x@example.com",
+        "--password",
+        "password1",
+    ])
+    .arg("--data-dir")
+    .arg(&app.data_dir);
     if let Some(url) = &app.database_url {
         weak.env("DATABASE_URL", url);
     }
@@ -71,19 +114,29 @@ async fn migrate_prepares_an_empty_database_for_the_service() {
     let tmp = tempfile::tempdir().unwrap();
     let url = fresh_database().await;
     let mut cmd = rialto();
-    cmd.arg("migrate").arg("--data-dir").arg(tmp.path()).env_remove("DATABASE_URL");
+    cmd.arg("migrate")
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .env_remove("DATABASE_URL");
     if let Some(u) = &url {
         cmd.env("DATABASE_URL", u);
     }
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Twice is harmless.
     assert!(cmd.output().unwrap().status.success());
 
     // A service that does not migrate on start finds its tables.
     let app = Application::build(AppConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        storage: Storage::Embedded { data_dir: tmp.path().to_path_buf(), database_url: url },
+        storage: Storage::Embedded {
+            data_dir: tmp.path().to_path_buf(),
+            database_url: url,
+        },
         migrate: false,
         auth: Default::default(),
         http: Default::default(),
@@ -107,7 +160,11 @@ async fn migrate_prepares_an_empty_database_for_the_service() {
 #[tokio::test]
 async fn serve_starts_on_the_embedded_default_and_stops_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = rialto()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
@@ -122,7 +179,12 @@ async fn serve_starts_on_the_embedded_default_and_stops_on_sigterm() {
     let health = format!("http://127.0.0.1:{port}/health");
     let up = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         loop {
-            if client.get(&health).send().await.is_ok_and(|r| r.status() == 200) {
+            if client
+                .get(&health)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -130,14 +192,34 @@ async fn serve_starts_on_the_embedded_default_and_stops_on_sigterm() {
     })
     .await;
     assert!(up.is_ok(), "serve did not come up");
-    assert!(tmp.path().join("rialto.db").exists(), "SQLite under --data-dir");
-    assert!(tmp.path().join("keys/signing.pem").exists(), "a signing key generated under --data-dir");
+    assert!(
+        tmp.path().join("rialto.db").exists(),
+        "SQLite under --data-dir"
+    );
+    assert!(
+        tmp.path().join("keys/signing.pem").exists(),
+        "a signing key generated under --data-dir"
+    );
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
-    assert!(status.status.success(), "graceful exit, got {:?}", status.status);
-    let logs = String::from_utf8_lossy(&status.stdout).to_string() + &String::from_utf8_lossy(&status.stderr);
+    let status = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "graceful exit, got {:?}",
+        status.status
+    );
+    let logs = String::from_utf8_lossy(&status.stdout).to_string()
+        + &String::from_utf8_lossy(&status.stderr);
     let first = logs.lines().next().unwrap_or_default();
-    assert!(serde_json::from_str::<serde_json::Value>(first).is_ok(), "JSON logs: {first}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(first).is_ok(),
+        "JSON logs: {first}"
+    );
 }

@@ -393,5 +393,8 @@ async fn readiness_fails_when_the_database_is_gone_while_liveness_holds() {
     let body = app.try_login("ann@example.com", PASSWORD).await;
     assert_eq!(error_code(&body), "INTERNAL");
     assert_eq!(body["errors"][0]["message"], "internal error");
-    assert!(body["errors"][0]["extensions"]["requestId"].is_string(), "{body}");
+    assert!(
+        body["errors"][0]["extensions"]["requestId"].is_string(),
+        "{body}"
+    );
 }

@@ -147,11 +147,12 @@ impl AuthService {
         display_name: &str,
         meta: &RequestMeta,
     ) -> Result<Session, AuthError> {
+        // Throttle first: every later step (zxcvbn, argon2) costs CPU.
+        self.inner.throttle.check_ip(meta.ip.as_deref())?;
         let email = email::normalize(raw_email)?;
         let display_name = normalize_display_name(display_name)?;
         let local_part = email.split('@').next().unwrap_or_default().to_string();
         password::check_policy(new_password, &[&email, &local_part, &display_name])?;
-        self.inner.throttle.check_ip(meta.ip.as_deref())?;
         let pw = new_password.to_string();
         let hash = blocking(move || password::hash(&pw)).await??;
 
@@ -177,7 +178,15 @@ impl AuthService {
         meta: &RequestMeta,
     ) -> Result<Session, AuthError> {
         // A malformed email cannot have an account: answer like any other failed login.
-        let email = email::normalize(raw_email).unwrap_or_else(|_| raw_email.trim().to_lowercase());
+        // (Bounded, so hostile input cannot grow the throttle's key table without limit.)
+        let email = email::normalize(raw_email).unwrap_or_else(|_| {
+            raw_email
+                .trim()
+                .to_lowercase()
+                .chars()
+                .take(email::MAX_EMAIL_LEN)
+                .collect()
+        });
         self.inner.throttle.check_ip(meta.ip.as_deref())?;
         self.inner.throttle.check_account(&email)?;
         if given_password.chars().count() > password::MAX_LEN {
