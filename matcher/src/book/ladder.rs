@@ -111,6 +111,7 @@ impl Ladder {
 
     /// The level at `price`, created empty (and made best if it is) when missing. The
     /// caller then links an order into it.
+    #[inline]
     pub fn get_or_insert(&mut self, price: u64) -> &mut Level {
         if self.dense_levels == 0 && self.slot(price).is_none() {
             self.recentre(price);
@@ -131,6 +132,7 @@ impl Ladder {
     }
 
     /// Forgets the level at `price`, which the caller emptied.
+    #[inline]
     pub fn remove_empty(&mut self, price: u64) {
         match self.slot(price) {
             Some(i) => {
@@ -148,6 +150,7 @@ impl Ladder {
     }
 
     /// The next non-empty price strictly worse than `price`.
+    #[inline]
     pub fn next_after(&self, price: u64) -> Option<u64> {
         let dense = self.dense_next_after(price);
         let sparse = match self.side {
@@ -164,6 +167,7 @@ impl Ladder {
         }
     }
 
+    #[inline]
     fn dense_next_after(&self, price: u64) -> Option<u64> {
         if self.dense_levels == 0 {
             return None;
@@ -247,20 +251,29 @@ impl Ladder {
         })
     }
 
-    /// Consistency of the bitset, counters and best price (tests).
+    /// Consistency of the bitset, counters and best price (tests call it after every
+    /// command, so it walks the bitset rather than all the window's levels; a non-empty
+    /// level without its bit would hide its orders, which `Book::check_invariants` counts).
     pub fn check(&self) -> Result<(), String> {
         let mut non_empty = 0;
-        for (i, level) in self.dense.iter().enumerate() {
-            let bit = self.bits[i / 64] >> (i % 64) & 1 == 1;
-            if bit == level.is_empty() {
-                return Err(format!(
-                    "{:?} dense level {} bit {bit} but count {}",
-                    self.side,
-                    self.base + i as u64,
-                    level.count
-                ));
+        let mut dense_best: Option<u64> = None;
+        for (word, bits) in self.bits.iter().enumerate() {
+            let mut rest = *bits;
+            while rest != 0 {
+                let i = word * 64 + rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                let price = self.base + i as u64;
+                if self.dense[i].is_empty() {
+                    return Err(format!(
+                        "{:?} dense level {price} has its bit but no order",
+                        self.side
+                    ));
+                }
+                non_empty += 1;
+                if dense_best.is_none_or(|b| self.better(price, b)) {
+                    dense_best = Some(price);
+                }
             }
-            non_empty += usize::from(bit);
         }
         if non_empty != self.dense_levels {
             return Err(format!(
@@ -277,16 +290,13 @@ impl Ladder {
                 self.side
             ));
         }
-        let dense_best = self
-            .dense
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| !l.is_empty())
-            .map(|(i, _)| self.base + i as u64);
-        let all = dense_best.chain(self.sparse.keys().copied());
-        let actual = match self.side {
-            Side::Buy => all.max(),
-            Side::Sell => all.min(),
+        let sparse_best = match self.side {
+            Side::Buy => self.sparse.keys().next_back(),
+            Side::Sell => self.sparse.keys().next(),
+        };
+        let actual = match (dense_best, sparse_best.copied()) {
+            (Some(d), Some(s)) => Some(if self.better(d, s) { d } else { s }),
+            (d, s) => d.or(s),
         };
         if actual != self.best {
             return Err(format!(

@@ -202,6 +202,10 @@ impl Book {
             let valid = (1..=MAX_QTY).contains(&o.qty)
                 && (1..=MAX_PRICE).contains(&o.price)
                 && value(o.price, o.qty, config.quote_per_tick_lot).is_some()
+                && book
+                    .ladder(o.side)
+                    .get(o.price)
+                    .is_none_or(|l| l.qty.checked_add(o.qty).is_some())
                 && !book.index.contains_key(&o.id);
             if !valid {
                 return Err(RestoreError::Order(o.id));
@@ -240,6 +244,7 @@ impl Book {
 
     // ---- placing and matching ----
 
+    #[inline]
     fn place(&mut self, p: &Place, ts: u64, out: &mut Vec<Event>) {
         if let Err(reason) = self.validate(p) {
             out.push(Event::Done {
@@ -316,6 +321,7 @@ impl Book {
         });
     }
 
+    #[inline]
     fn validate(&self, p: &Place) -> Result<(), RejectReason> {
         if self.index.contains_key(&p.id) {
             return Err(RejectReason::DuplicateOrderId);
@@ -328,7 +334,12 @@ impl Book {
                 if !(1..=MAX_PRICE).contains(&price) {
                     return Err(RejectReason::InvalidPrice);
                 }
-                if value(price, p.qty, self.config.quote_per_tick_lot).is_none() {
+                if value(price, p.qty, self.config.quote_per_tick_lot).is_none()
+                    || self
+                        .ladder(p.side)
+                        .get(price)
+                        .is_some_and(|l| l.qty.checked_add(p.qty).is_none())
+                {
                     return Err(RejectReason::Overflow);
                 }
             }
@@ -344,21 +355,27 @@ impl Book {
         Ok(())
     }
 
+    /// Value plus taker fee of `qty` at `price`; `None` when it exceeds `u64` (and so any
+    /// budget).
+    #[inline]
+    fn cost(&self, price: u64, qty: u64) -> Option<u64> {
+        let v = value(price, qty, self.config.quote_per_tick_lot)?;
+        v.checked_add(fee(v, self.config.taker_fee_bps)?)
+    }
+
     /// Largest quantity `<= max` whose value plus taker fee at `price` fits in `budget`.
+    #[inline]
     fn affordable(&self, price: u64, max: u64, budget: u64) -> u64 {
-        let unit = u128::from(price) * u128::from(self.config.quote_per_tick_lot);
-        let bps = u128::from(self.config.taker_fee_bps);
-        let cost = |q: u64| {
-            let v = unit * u128::from(q);
-            v + (v * bps).div_ceil(10_000)
-        };
-        let budget = u128::from(budget);
-        if cost(max) <= budget {
+        if self.cost(price, max).is_some_and(|c| c <= budget) {
             return max;
         }
-        // cost(q) >= q * unit * (10_000 + bps) / 10_000, so this bounds q from above.
-        let mut q = (budget * 10_000 / (unit * (10_000 + bps))).min(u128::from(max)) as u64;
-        while q > 0 && cost(q) > budget {
+        // Rare path (the budget runs out at this maker). cost(q) >= q * unit * (10_000 +
+        // bps) / 10_000, so this bounds q from above; step down to the exact answer.
+        let unit = u128::from(price) * u128::from(self.config.quote_per_tick_lot);
+        let bps = u128::from(self.config.taker_fee_bps);
+        let bound = u128::from(budget) * 10_000 / (unit * (10_000 + bps));
+        let mut q = u64::try_from(bound).unwrap_or(u64::MAX).min(max);
+        while q > 0 && self.cost(price, q).is_none_or(|c| c > budget) {
             q -= 1;
         }
         q
@@ -393,9 +410,10 @@ impl Book {
                 let mut q = maker.qty.min(need);
                 if let Some(b) = budget.as_mut() {
                     let afford = self.affordable(price, q, *b);
-                    *b -= self.cost(price, afford);
+                    *b -= self.cost(price, afford).unwrap_or(*b);
                     if afford < q {
-                        return need == afford;
+                        // The budget ends here, short of the whole quantity.
+                        return false;
                     }
                     q = afford;
                 }
@@ -407,13 +425,6 @@ impl Book {
             next = book.next_after(price);
         }
         false
-    }
-
-    /// Value plus taker fee of `qty` at `price` (fits: `affordable` chose `qty` within a u64 budget).
-    fn cost(&self, price: u64, qty: u64) -> u64 {
-        let v = u128::from(price) * u128::from(qty) * u128::from(self.config.quote_per_tick_lot);
-        let c = v + (v * u128::from(self.config.taker_fee_bps)).div_ceil(10_000);
-        u64::try_from(c).unwrap_or(u64::MAX)
     }
 
     fn match_taker(&mut self, taker: &mut Taker, ts: u64, out: &mut Vec<Event>) -> Stop {
@@ -477,7 +488,7 @@ impl Book {
                     }
                     out_of_budget = afford < qty;
                     qty = afford;
-                    taker.budget = Some(budget - self.cost(price, qty));
+                    taker.budget = Some(budget - self.cost(price, qty).unwrap_or(budget));
                 }
                 // Cannot overflow: the maker's own price * qty * unit was checked on entry.
                 let value = price
@@ -532,6 +543,7 @@ impl Book {
 
     // ---- cancel and amend ----
 
+    #[inline]
     fn cancel(
         &mut self,
         id: OrderId,
@@ -588,7 +600,16 @@ impl Book {
         if !(1..=MAX_PRICE).contains(&price) {
             return reject(out, RejectReason::InvalidPrice);
         }
-        if value(price, qty, self.config.quote_per_tick_lot).is_none() {
+        let others_at_price = self.ladder(node.side).get(price).map_or(0, |l| {
+            if price == node.price {
+                l.qty - node.qty
+            } else {
+                l.qty
+            }
+        });
+        if value(price, qty, self.config.quote_per_tick_lot).is_none()
+            || others_at_price.checked_add(qty).is_none()
+        {
             return reject(out, RejectReason::Overflow);
         }
         if self
@@ -632,6 +653,7 @@ impl Book {
     // ---- slab and level plumbing ----
 
     /// Stores a new order at the back of its level; returns the level's new state.
+    #[inline]
     fn link_new(&mut self, id: OrderId, owner: Owner, side: Side, price: u64, qty: u64) -> Level {
         let node = Node {
             id,
@@ -656,6 +678,7 @@ impl Book {
     }
 
     /// Appends `slot` to the level at `price`.
+    #[inline]
     fn link(&mut self, slot: u32, side: Side, price: u64, qty: u64) -> Level {
         let ladder = match side {
             Side::Buy => &mut self.bids,
@@ -679,6 +702,7 @@ impl Book {
     }
 
     /// Takes `slot` out of its level (dropping the level when it empties).
+    #[inline]
     fn unlink(&mut self, slot: u32, side: Side, price: u64) {
         let Node {
             prev, next, qty, ..
@@ -707,12 +731,14 @@ impl Book {
     }
 
     /// Frees a slot that is no longer in any level.
+    #[inline]
     fn release(&mut self, slot: u32, id: OrderId) {
         self.index.remove(&id);
         self.nodes[slot as usize].next = self.free;
         self.free = slot;
     }
 
+    #[inline]
     fn emit_level(&self, side: Side, price: u64, out: &mut Vec<Event>) {
         let (qty, orders) = self
             .ladder(side)

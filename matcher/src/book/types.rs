@@ -37,7 +37,7 @@
 //!   other modes the first one ends the count) the order is rejected (`FokNotFillable`) and
 //!   the book is untouched (no trades, and no self-trade cancellations).
 //! - **Self-trade prevention** (the incoming order's mode), when the next maker has the same
-//!   owner: `CancelResting` cancels that maker (`Done{Cancelled{SelfTrade}}`) and matching
+//!   owner (checked before the budget, so an exhausted market BUY still applies it): `CancelResting` cancels that maker (`Done{Cancelled{SelfTrade}}`) and matching
 //!   goes on; `CancelIncoming` stops, and the incoming remainder is `Cancelled{SelfTrade}`;
 //!   `CancelBoth` cancels the maker and stops like `CancelIncoming`.
 //! - **Cancel:** by id, owner checked; unknown id and foreign owner are both
@@ -45,8 +45,9 @@
 //!   `Done{Cancelled{ByOwner}}` and a `Delta`.
 //! - **Cancel all** of one owner: each of that owner's orders in ascending id order, as a
 //!   cancel would (so `Done` + `Delta` per order). Nothing to cancel emits nothing.
-//! - **Amend** sets an order's price and *open* (remaining) quantity. Reducing the quantity
-//!   at the same price keeps time priority; a new price or a larger quantity moves the order
+//! - **Amend** sets an order's price and *open* (remaining) quantity. Keeping the price and
+//!   reducing (or keeping) the quantity keeps time priority; a new price or a larger quantity
+//!   moves the order
 //!   to the back of its (new) level. An amend that would cross the book is rejected
 //!   (`AmendWouldCross`); an amend to quantity 0 is rejected (`InvalidQuantity`: cancel
 //!   instead); unknown or foreign order: `UnknownOrder`. Emits `Amended` then a `Delta` for
@@ -56,10 +57,12 @@
 //!   (`DuplicateOrderId`), quantity outside `1..=MAX_QTY` (`InvalidQuantity`), price
 //!   (`InvalidPrice`: a limit needs `1..=MAX_PRICE`), post-only on a market order
 //!   (`PostOnlyMarket`), market BUY without a budget (`MissingBudget`), limit value
-//!   `price * qty * quote_per_tick_lot` over `u64` (`Overflow`); then post-only and FOK as
+//!   `price * qty * quote_per_tick_lot` over `u64`, or the open quantity of its own side's
+//!   level at its price plus `qty` over `u64` (`Overflow`); then post-only and FOK as
 //!   above. A rejected place emits only `Done{Rejected}` (no `Accepted`).
 //! - **Amend** checks, in order: `UnknownOrder`, `InvalidQuantity`, `InvalidPrice`,
-//!   `Overflow`, `AmendWouldCross`.
+//!   `Overflow` (the value, or the new level total counting the order once),
+//!   `AmendWouldCross`.
 //! - **Deltas** carry the level's new total open quantity and order count; quantity 0 means
 //!   the level is gone. Applying every delta in order to an empty book reproduces the book.
 
@@ -357,12 +360,49 @@ pub struct RestingOrder {
 }
 
 /// `ceil(value * bps / 10_000)`, or `None` on overflow.
+#[inline]
 pub fn fee(value: u64, bps: u32) -> Option<u64> {
+    if bps <= 10_000 {
+        // Exact without a 128-bit division (a software routine on x86-64): with
+        // value = 10_000 q + r, the fee is q * bps + ceil(r * bps / 10_000), and neither
+        // product can overflow.
+        let bps = u64::from(bps);
+        return Some(value / 10_000 * bps + (value % 10_000 * bps).div_ceil(10_000));
+    }
     let product = u128::from(value) * u128::from(bps);
     u64::try_from(product.div_ceil(10_000)).ok()
 }
 
 /// `price * qty * quote_per_tick_lot`, or `None` on overflow.
+#[inline]
 pub fn value(price: u64, qty: u64, quote_per_tick_lot: u64) -> Option<u64> {
     price.checked_mul(qty)?.checked_mul(quote_per_tick_lot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_fee_path_equals_the_wide_formula() {
+        let wide = |v: u64, bps: u32| {
+            u64::try_from((u128::from(v) * u128::from(bps)).div_ceil(10_000)).ok()
+        };
+        let values = [
+            0,
+            1,
+            9_999,
+            10_000,
+            10_001,
+            123_456_789,
+            u64::MAX / 3,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for v in values {
+            for bps in [0, 1, 7, 25, 9_999, 10_000, 10_001, u32::MAX] {
+                assert_eq!(fee(v, bps), wide(v, bps), "value {v}, bps {bps}");
+            }
+        }
+    }
 }
