@@ -164,6 +164,12 @@ impl TestApp {
         .await
     }
 
+    /// GETs a JSON document (health, readiness, JWKS).
+    pub async fn get_json(&self, path: &str) -> Value {
+        let resp = self.client.get(self.url(path)).send().await.expect("send");
+        resp.json().await.expect("json body")
+    }
+
     pub async fn me(&self, bearer: &str) -> Value {
         self.gql(
             "{ me { id email displayName role createdAt } }",

@@ -306,15 +306,7 @@ async fn hundreds_of_random_bodies_and_queries_never_cause_a_5xx() {
 #[tokio::test]
 async fn health_readiness_metrics_and_request_ids_are_served() {
     let app = spawn_app().await;
-    let health: Value = app
-        .client
-        .get(app.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = app.get_json("/health").await;
     assert_eq!(health["status"], "ok");
     let ready = app.client.get(app.url("/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 200);

@@ -17,15 +17,7 @@ struct Forge {
 impl Forge {
     async fn new(app: &TestApp) -> Self {
         let pem = std::fs::read(app.data_dir.join("keys/signing.pem")).unwrap();
-        let jwks: Value = app
-            .client
-            .get(app.url("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks: Value = app.get_json("/.well-known/jwks.json").await;
         let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_string();
         Self {
             key: EncodingKey::from_ed_pem(&pem).unwrap(),
@@ -151,15 +143,7 @@ async fn a_malformed_authorization_header_is_refused() {
 async fn the_jwks_publishes_the_signing_key_as_an_okp_jwk() {
     let app = spawn_app().await;
     let ann = app.register("ann@example.com").await;
-    let jwks: Value = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let key = &jwks["keys"][0];
     assert_eq!(key["kty"], "OKP");
     assert_eq!(key["crv"], "Ed25519");

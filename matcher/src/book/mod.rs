@@ -448,35 +448,22 @@ impl Book {
                 let head = level.head;
                 let maker = self.nodes[head as usize];
                 if maker.owner == taker.owner {
-                    match taker.stp {
-                        SelfTradePrevention::CancelResting => {
-                            self.unlink(head, maker_side, price);
-                            self.release(head, maker.id);
-                            out.push(Event::Done {
-                                id: maker.id,
-                                owner: maker.owner,
-                                reason: DoneReason::Cancelled(CancelReason::SelfTrade),
-                            });
-                            changed = true;
-                            continue;
-                        }
-                        SelfTradePrevention::CancelIncoming => {
-                            stop = Some(Stop::SelfTrade);
-                            break;
-                        }
-                        SelfTradePrevention::CancelBoth => {
-                            self.unlink(head, maker_side, price);
-                            self.release(head, maker.id);
-                            out.push(Event::Done {
-                                id: maker.id,
-                                owner: maker.owner,
-                                reason: DoneReason::Cancelled(CancelReason::SelfTrade),
-                            });
-                            changed = true;
-                            stop = Some(Stop::SelfTrade);
-                            break;
-                        }
+                    if taker.stp != SelfTradePrevention::CancelIncoming {
+                        // CancelResting and CancelBoth take the resting order out.
+                        self.unlink(head, maker_side, price);
+                        self.release(head, maker.id);
+                        out.push(Event::Done {
+                            id: maker.id,
+                            owner: maker.owner,
+                            reason: DoneReason::Cancelled(CancelReason::SelfTrade),
+                        });
+                        changed = true;
                     }
+                    if taker.stp == SelfTradePrevention::CancelResting {
+                        continue;
+                    }
+                    stop = Some(Stop::SelfTrade);
+                    break;
                 }
                 let mut qty = maker.qty.min(taker.remaining);
                 let mut out_of_budget = false;
