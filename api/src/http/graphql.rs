@@ -10,13 +10,13 @@ use std::{collections::HashSet, net::SocketAddr, sync::Mutex, time::Instant};
 
 use async_graphql::{
     ErrorExtensions, ServerError,
-    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocketProtocols},
+    http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols},
 };
 use axum::{
     body::{Body, Bytes},
     extract::{ConnectInfo, FromRequestParts, Request, State, WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use common::ErrorCode;
 
@@ -28,13 +28,7 @@ const APPLICATION_JSON: &str = "application/json";
 /// `GET /graphql`: the WebSocket endpoint for an upgrade request, GraphiQL for a browser.
 pub async fn get(State(state): State<AppState>, req: Request) -> Response {
     if !is_websocket_upgrade(req.headers()) {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .finish(),
-        )
-        .into_response();
+        return super::graphiql::page();
     }
     let peer = req
         .extensions()

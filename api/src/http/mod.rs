@@ -5,6 +5,7 @@
 //! WebSocket, whose upgrade completes at once).
 
 mod edge;
+mod graphiql;
 mod graphql;
 mod ops;
 mod ws;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
 
     let api = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))

@@ -97,13 +97,13 @@ async fn clients_get_the_graphql_media_type_they_accept() {
 #[tokio::test]
 async fn overly_deep_queries_are_refused() {
     let app = spawn_app().await;
-    // 4 levels to reach `type`, then 12 `ofType` levels: deeper than the limit of 12.
+    // 4 levels to reach `type`, then 20 `ofType` levels: deeper than the limit of 16.
     let mut deep = String::from("{ __schema { types { fields { type ");
-    for _ in 0..12 {
+    for _ in 0..20 {
         deep.push_str("{ ofType ");
     }
     deep.push_str("{ name }");
-    deep.push_str(&" }".repeat(12 + 4));
+    deep.push_str(&" }".repeat(20 + 4));
     let body = app.gql(&deep, json!({}), None).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
 }
@@ -355,12 +355,41 @@ async fn health_readiness_metrics_and_request_ids_are_served() {
         "{metrics}"
     );
 
+    // GraphiQL works offline: the page and its scripts come from this server only.
     let graphiql = app.client.get(app.url("/graphql")).send().await.unwrap();
     assert!(
         graphiql.headers()["content-type"]
             .to_str()
             .unwrap()
             .starts_with("text/html")
+    );
+    let csp = graphiql.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    let page = graphiql.text().await.unwrap();
+    assert!(!page.contains("https://"), "no third-party assets: {page}");
+    for asset in [
+        "/graphiql/graphiql.min.js",
+        "/graphiql/graphiql.min.css",
+        "/graphiql/react.production.min.js",
+        "/graphiql/react-dom.production.min.js",
+        "/graphiql/init.js",
+    ] {
+        assert!(page.contains(asset), "{asset}");
+        let resp = app.client.get(app.url(asset)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{asset}");
+        assert!(resp.bytes().await.unwrap().len() > 500, "{asset}");
+    }
+    assert_eq!(
+        app.client
+            .get(app.url("/graphiql/../Cargo.toml"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
     );
     assert_eq!(
         app.client
@@ -389,4 +418,34 @@ async fn readiness_fails_when_the_database_is_gone_while_liveness_holds() {
         body["errors"][0]["extensions"]["requestId"].is_string(),
         "{body}"
     );
+}
+
+/// The introspection query GraphiQL and code generators send (graphql-js's, with type
+/// references nine `ofType`s deep) fits within the depth and complexity limits.
+#[tokio::test]
+async fn the_standard_introspection_query_is_answered() {
+    let app = spawn_app().await;
+    fn type_ref(levels: usize) -> String {
+        if levels == 0 {
+            "kind name".into()
+        } else {
+            format!("kind name ofType {{ {} }}", type_ref(levels - 1))
+        }
+    }
+    let query = format!(
+        "query IntrospectionQuery {{ __schema {{ queryType {{ name }} mutationType {{ name }} subscriptionType {{ name }}
+           types {{ ...FullType }} directives {{ name description locations args(includeDeprecated: true) {{ ...InputValue }} }} }} }}
+         fragment FullType on __Type {{ kind name description specifiedByURL
+           fields(includeDeprecated: true) {{ name description args(includeDeprecated: true) {{ ...InputValue }} type {{ ...TypeRef }} isDeprecated deprecationReason }}
+           inputFields(includeDeprecated: true) {{ ...InputValue }} interfaces {{ ...TypeRef }}
+           enumValues(includeDeprecated: true) {{ name description isDeprecated deprecationReason }} possibleTypes {{ ...TypeRef }} }}
+         fragment InputValue on __InputValue {{ name description type {{ ...TypeRef }} defaultValue isDeprecated deprecationReason }}
+         fragment TypeRef on __Type {{ {} }}",
+        type_ref(9)
+    );
+    let body = app.gql(&query, json!({}), None).await;
+    assert_no_errors(&body);
+    let types = body["data"]["__schema"]["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "User"));
+    assert_eq!(body["data"]["__schema"]["mutationType"]["name"], "Mutation");
 }

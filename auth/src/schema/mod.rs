@@ -24,8 +24,9 @@ pub struct Query(query::AuthQuery, federation::EntityQuery);
 /// The auth subgraph's schema type.
 pub type AuthSchema = Schema<Query, mutation::Mutation, EmptySubscription>;
 
-/// Deepest selection accepted.
-pub const MAX_DEPTH: usize = 12;
+/// Deepest selection accepted: deep enough for the standard introspection query (its type
+/// references nest nine `ofType`s, as GraphiQL and codegen tools send them), no deeper.
+pub const MAX_DEPTH: usize = 16;
 /// Most complex selection accepted (one point per field).
 pub const MAX_COMPLEXITY: usize = 500;
 
