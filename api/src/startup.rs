@@ -79,12 +79,12 @@ impl Application {
 
         let auth = AuthService::new(conn, keys, config.auth.clone());
         let schema = auth::build_schema(auth.clone());
-        let state = AppState {
-            auth: auth.clone(),
+        let state = AppState::new(
+            auth.clone(),
             schema,
-            metrics: telemetry::metrics_handle(),
-            http: config.http,
-        };
+            telemetry::metrics_handle(),
+            config.http,
+        );
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("bind {}", config.listen))?;

@@ -119,6 +119,24 @@ pub async fn post(State(state): State<AppState>, req: Request) -> Response {
         }
     };
 
+    if let Err(wait) = state.limiter.check(&caller, &meta) {
+        let secs = wait.as_secs().max(1);
+        metrics::counter!("rialto_graphql_errors_total", "code" => ErrorCode::RateLimited.as_str())
+            .increment(1);
+        let err = ErrorCode::RateLimited
+            .error(format!("too many requests; retry in {secs} s"))
+            .extend_with(|_, e| e.set("retryAfter", secs))
+            .into_server_error(Default::default());
+        let mut resp = respond(
+            async_graphql::Response::from_errors(vec![err]),
+            response_type,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return resp;
+    }
+
     let operation = operation_label(request.operation_name.as_deref());
     let request = request
         .data(meta)

@@ -7,10 +7,11 @@
 mod edge;
 mod graphiql;
 mod graphql;
+mod limits;
 mod ops;
 mod ws;
 
-use std::time::Duration;
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
 use auth::{AuthSchema, AuthService};
 use axum::{
@@ -41,6 +42,22 @@ pub struct HttpConfig {
     )]
     pub request_timeout_secs: u64,
 
+    /// GraphQL requests allowed per second per account (per address when anonymous).
+    #[arg(
+        long = "rate-limit-per-second",
+        env = "RIALTO_RATE_LIMIT_PER_SECOND",
+        default_value = "50"
+    )]
+    pub rate_limit_per_second: NonZeroU32,
+
+    /// Burst of GraphQL requests allowed above the per-second rate.
+    #[arg(
+        long = "rate-limit-burst",
+        env = "RIALTO_RATE_LIMIT_BURST",
+        default_value = "100"
+    )]
+    pub rate_limit_burst: NonZeroU32,
+
     /// Take the client address from the first `X-Forwarded-For` hop (only behind a proxy
     /// you run, such as the deployment's nginx).
     #[arg(
@@ -57,6 +74,8 @@ impl Default for HttpConfig {
             max_body_bytes: 256 * 1024,
             request_timeout_secs: 30,
             trust_forwarded_for: false,
+            rate_limit_per_second: NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN),
+            rate_limit_burst: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
         }
     }
 }
@@ -72,6 +91,30 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Edge settings.
     pub http: HttpConfig,
+    /// Per-caller request limits.
+    pub limiter: Arc<limits::RequestLimiter>,
+}
+
+impl AppState {
+    /// The state of one application.
+    pub fn new(
+        auth: AuthService,
+        schema: AuthSchema,
+        metrics: PrometheusHandle,
+        http: HttpConfig,
+    ) -> Self {
+        let limiter = Arc::new(limits::RequestLimiter::new(
+            http.rate_limit_per_second,
+            http.rate_limit_burst,
+        ));
+        Self {
+            auth,
+            schema,
+            metrics,
+            http,
+            limiter,
+        }
+    }
 }
 
 /// The application's router.

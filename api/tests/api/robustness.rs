@@ -262,7 +262,11 @@ fn random_body(rng: &mut Rng, i: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn hundreds_of_random_bodies_and_queries_never_cause_a_5xx() {
-    let app = spawn_app_with(|c| c.auth.login_attempts_per_ip = 1000.try_into().unwrap()).await;
+    let app = spawn_app_with(|c| {
+        c.auth.login_attempts_per_ip = 1000.try_into().unwrap();
+        c.http.rate_limit_burst = 1000.try_into().unwrap();
+    })
+    .await;
     let ann = app.register("ann@example.com").await;
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
     for i in 0..400 {
@@ -448,4 +452,101 @@ async fn the_standard_introspection_query_is_answered() {
     let types = body["data"]["__schema"]["types"].as_array().unwrap();
     assert!(types.iter().any(|t| t["name"] == "User"));
     assert_eq!(body["data"]["__schema"]["mutationType"]["name"], "Mutation");
+}
+
+#[tokio::test]
+async fn a_burst_over_the_rate_limit_gets_429_with_retry_after() {
+    let app = spawn_app_with(|c| {
+        c.http.rate_limit_per_second = 1.try_into().unwrap();
+        c.http.rate_limit_burst = 3.try_into().unwrap();
+    })
+    .await;
+    let send = |bearer: Option<String>| {
+        let mut req = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "{ me { id } }" }));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        req.send()
+    };
+    // The sign-up spends one of the address's three.
+    let ann = app.register("ann@example.com").await;
+    for _ in 0..2 {
+        assert_eq!(send(None).await.unwrap().status(), 200);
+    }
+    let limited = send(None).await.unwrap();
+    assert_eq!(limited.status(), 429);
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(error_code(&body), "RATE_LIMITED");
+    // A signed-in account has its own budget, apart from its address's.
+    assert_eq!(
+        send(Some(ann.access_token.clone())).await.unwrap().status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn abusive_documents_are_refused_with_typed_errors() {
+    let app = spawn_app().await;
+    // 50 levels deep.
+    let deep = format!(
+        "{{ {} name {} }}",
+        "__schema { types { fields { type { ".to_string() + &"ofType { ".repeat(46),
+        "} ".repeat(50)
+    );
+    let body = app.gql(&deep, json!({}), None).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    // 10,000 aliases.
+    let wide = format!(
+        "{{ {} }}",
+        (0..10_000)
+            .map(|i| format!("a{i}: myScopes"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let body = app.gql(&wide, json!({}), None).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    // A batch of 1,000 operations.
+    let batch: Vec<Value> = (0..1_000)
+        .map(|_| json!({ "query": "{ myScopes }" }))
+        .collect();
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    // A 10 MB body.
+    let huge = vec![b' '; 10 * 1024 * 1024];
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    // Still healthy.
+    assert_eq!(
+        app.client
+            .get(app.url("/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
