@@ -78,7 +78,7 @@ impl Application {
         tracing::info!(kid = keys.signing_kid(), "access tokens signed with EdDSA");
 
         let auth = AuthService::new(conn, keys, config.auth.clone());
-        let schema = auth::build_schema(auth.clone());
+        let schema = auth::build_schema(auth.clone(), !config.http.disable_introspection);
         let state = AppState::new(
             auth.clone(),
             schema,

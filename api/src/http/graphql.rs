@@ -28,6 +28,9 @@ const APPLICATION_JSON: &str = "application/json";
 /// `GET /graphql`: the WebSocket endpoint for an upgrade request, GraphiQL for a browser.
 pub async fn get(State(state): State<AppState>, req: Request) -> Response {
     if !is_websocket_upgrade(req.headers()) {
+        if state.http.disable_graphiql {
+            return (StatusCode::NOT_FOUND, "GraphiQL is disabled on this server").into_response();
+        }
         return super::graphiql::page();
     }
     let peer = req

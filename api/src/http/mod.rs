@@ -16,11 +16,12 @@ use std::{num::NonZeroU32, sync::Arc, time::Duration};
 use auth::{AuthSchema, AuthService};
 use axum::{
     Router,
-    http::{HeaderName, Request},
+    http::{HeaderName, HeaderValue, Method, Request, header},
     routing::get,
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     timeout::TimeoutLayer,
@@ -58,6 +59,31 @@ pub struct HttpConfig {
     )]
     pub rate_limit_burst: NonZeroU32,
 
+    /// Browser origins allowed to call the API cross-origin (comma-separated, e.g.
+    /// `https://app.example.com`); none by default, so only same-origin pages can.
+    #[arg(
+        long = "cors-allow-origin",
+        env = "RIALTO_CORS_ALLOW_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_allow_origins: Vec<String>,
+
+    /// Refuse introspection (`__schema`, `__type`), for production.
+    #[arg(
+        long = "disable-introspection",
+        env = "RIALTO_DISABLE_INTROSPECTION",
+        default_value_t = false
+    )]
+    pub disable_introspection: bool,
+
+    /// Do not serve GraphiQL at `GET /graphql`, for production.
+    #[arg(
+        long = "disable-graphiql",
+        env = "RIALTO_DISABLE_GRAPHIQL",
+        default_value_t = false
+    )]
+    pub disable_graphiql: bool,
+
     /// Take the client address from the first `X-Forwarded-For` hop (only behind a proxy
     /// you run, such as the deployment's nginx).
     #[arg(
@@ -74,6 +100,9 @@ impl Default for HttpConfig {
             max_body_bytes: 256 * 1024,
             request_timeout_secs: 30,
             trust_forwarded_for: false,
+            cors_allow_origins: Vec::new(),
+            disable_introspection: false,
+            disable_graphiql: false,
             rate_limit_per_second: NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN),
             rate_limit_burst: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
         }
@@ -122,6 +151,7 @@ pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let timeout = Duration::from_secs(state.http.request_timeout_secs);
     let body_limit = state.http.max_body_bytes;
+    let cors_origins = state.http.cors_allow_origins.clone();
 
     let api = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
@@ -133,7 +163,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(ops::not_found)
         .with_state(state);
 
-    api.layer(RequestBodyLimitLayer::new(body_limit))
+    let cors = cors_layer(&cors_origins);
+    api.layer(cors)
+        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -145,4 +177,32 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// CORS for the configured origins only (an origin that does not parse is skipped with a
+/// warning); with none configured the layer adds no headers and browsers keep same-origin.
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .filter_map(|o| match HeaderValue::from_str(o) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                tracing::warn!(origin = o, "ignoring an unparsable CORS origin");
+                None
+            }
+        })
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("traceparent"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
 }

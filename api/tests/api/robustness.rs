@@ -550,3 +550,76 @@ async fn abusive_documents_are_refused_with_typed_errors() {
         200
     );
 }
+
+#[tokio::test]
+async fn only_configured_origins_may_call_from_a_browser() {
+    let app =
+        spawn_app_with(|c| c.http.cors_allow_origins = vec!["https://app.example.com".into()])
+            .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type, authorization",
+            )
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let methods = allowed.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(methods.contains("POST"), "{methods}");
+    let other = preflight("https://evil.example.net").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    // With no origin configured (the default), no browser origin is allowed.
+    let closed = spawn_app().await;
+    let resp = closed
+        .client
+        .request(reqwest::Method::OPTIONS, closed.url("/graphql"))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn production_can_switch_off_introspection_and_graphiql() {
+    let app = spawn_app_with(|c| {
+        c.http.disable_introspection = true;
+        c.http.disable_graphiql = true;
+    })
+    .await;
+    // Introspection answers nothing (async-graphql resolves it to null).
+    let body = app
+        .gql(
+            "{ __schema { types { name } } __type(name: \"User\") { name } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(body["data"]["__schema"], Value::Null, "{body}");
+    assert_eq!(body["data"]["__type"], Value::Null, "{body}");
+    assert_eq!(
+        app.client
+            .get(app.url("/graphql"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // Federation still works, and so does everything else.
+    assert_no_errors(&app.gql("{ _service { sdl } }", json!({}), None).await);
+    app.register("ann@example.com").await;
+}

@@ -31,13 +31,19 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 500;
 
 /// Builds the auth subgraph, with Federation v2 (`_service`, `_entities`, `@link`).
-pub fn build_schema(service: AuthService) -> AuthSchema {
-    Schema::build(Query::default(), mutation::Mutation, EmptySubscription)
+/// `introspection: false` refuses `__schema` and `__type` (production hardening); the
+/// federation fields still answer.
+pub fn build_schema(service: AuthService, introspection: bool) -> AuthSchema {
+    let builder = Schema::build(Query::default(), mutation::Mutation, EmptySubscription)
         .data(service)
         .enable_federation()
         .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+        .limit_complexity(MAX_COMPLEXITY);
+    if introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 fn service<'a>(ctx: &Context<'a>) -> &'a AuthService {
