@@ -8,8 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::{
     db,
+    gateway::Limits,
     http::HttpConfig,
-    startup::{AppConfig, Application, Storage, shutdown_signal},
+    startup::{self, AppConfig, Application, GatewayAppConfig, Role, Storage, shutdown_signal},
     telemetry::{self, LogFormat},
 };
 
@@ -32,9 +33,14 @@ pub enum Command {
     /// Run everything in one process on the embedded default (SQLite under --data-dir),
     /// or on DATABASE_URL when set. Serves GraphQL (GraphiQL in a browser) at /graphql.
     Serve(ServeArgs),
-    /// Run the auth service alone (distributed mode): needs DATABASE_URL and
-    /// RIALTO_JWT_SIGNING_KEY.
+    /// Run the auth subgraph alone (distributed mode): needs DATABASE_URL and
+    /// RIALTO_JWT_SIGNING_KEY; RIALTO_INTERNAL_SECRET to trust the gateway.
     Auth(AuthArgs),
+    /// Run the federated gateway alone (distributed mode) over subgraphs elsewhere:
+    /// `--subgraph auth=http://auth:4001/graphql --subgraph brain=...`.
+    Gateway(GatewayArgs),
+    /// Print the composed supergraph SDL (join v0.3), for Hive Gateway or Apollo Router.
+    Supergraph(SupergraphArgs),
     /// Apply database migrations and exit.
     Migrate(DbArgs),
     /// Administrative tasks.
@@ -96,6 +102,96 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub http: HttpConfig,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub limits: Limits,
+}
+
+/// A `name=URL` pair.
+fn subgraph_arg(s: &str) -> Result<(String, String), String> {
+    let (name, url) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected name=URL, got {s:?}"))?;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(format!("bad subgraph name {name:?}"));
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!(
+            "the URL of {name} must start with http:// or https://"
+        ));
+    }
+    Ok((name.to_string(), url.to_string()))
+}
+
+/// Options of `rialto gateway`.
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// Address to listen on.
+    #[arg(long, env = "RIALTO_LISTEN", default_value = "127.0.0.1:4000")]
+    pub listen: SocketAddr,
+
+    /// A subgraph, `name=URL` (repeatable; order is preference). The one named `auth`
+    /// also checks credentials.
+    #[arg(long = "subgraph", env = "RIALTO_SUBGRAPHS", value_delimiter = ',', value_parser = subgraph_arg, required = true)]
+    pub subgraphs: Vec<(String, String)>,
+
+    /// Secret shared with the subgraphs (at least 32 bytes): signs the caller's context.
+    #[arg(long, env = "RIALTO_INTERNAL_SECRET", hide_env_values = true)]
+    pub internal_secret: secrecy::SecretString,
+
+    /// Expected issuer of access tokens.
+    #[arg(
+        long = "jwt-issuer",
+        env = "RIALTO_JWT_ISSUER",
+        default_value = "rialto"
+    )]
+    pub token_issuer: String,
+
+    /// Expected audience of access tokens.
+    #[arg(
+        long = "jwt-audience",
+        env = "RIALTO_JWT_AUDIENCE",
+        default_value = "rialto-api"
+    )]
+    pub token_audience: String,
+
+    /// Longest wait for one subgraph call, in seconds.
+    #[arg(
+        long = "upstream-timeout-secs",
+        env = "RIALTO_UPSTREAM_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    pub upstream_timeout_secs: u64,
+
+    /// How long to wait at start for the subgraphs to answer, in seconds.
+    #[arg(
+        long = "startup-timeout-secs",
+        env = "RIALTO_STARTUP_TIMEOUT_SECS",
+        default_value_t = 60
+    )]
+    pub startup_timeout_secs: u64,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub http: HttpConfig,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub limits: Limits,
+}
+
+/// Options of `rialto supergraph`.
+#[derive(Debug, Args)]
+pub struct SupergraphArgs {
+    /// Compose these running subgraphs (`name=URL`, repeatable) instead of the built-in
+    /// ones (which are printed with the distributed mode's default URLs).
+    #[arg(long = "subgraph", value_delimiter = ',', value_parser = subgraph_arg)]
+    pub subgraphs: Vec<(String, String)>,
 }
 
 /// Options of `rialto auth`.
@@ -112,6 +208,11 @@ pub struct AuthArgs {
     /// Apply migrations on start (otherwise run `rialto migrate` first).
     #[arg(long, env = "RIALTO_MIGRATE", default_value_t = false)]
     pub migrate: bool,
+
+    /// Secret shared with the gateway (at least 32 bytes); without it, only direct
+    /// credentials are accepted.
+    #[arg(long, env = "RIALTO_INTERNAL_SECRET", hide_env_values = true)]
+    pub internal_secret: Option<secrecy::SecretString>,
 
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -197,6 +298,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 migrate: true,
                 auth: args.auth,
                 http: args.http,
+                role: Role::All,
+                limits: args.limits,
+                extra_subgraphs: Vec::new(),
             })
             .await?;
             let addr = app.local_addr()?;
@@ -212,10 +316,44 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 migrate: args.migrate,
                 auth: args.auth,
                 http: args.http,
+                role: Role::AuthSubgraph {
+                    internal_secret: args.internal_secret,
+                },
+                limits: Limits::default(),
+                extra_subgraphs: Vec::new(),
             })
             .await?;
             tracing::info!(addr = %app.local_addr()?, "auth service up");
             app.run_until(shutdown_signal()).await
+        }
+        Command::Gateway(args) => {
+            let app = Application::build_gateway(GatewayAppConfig {
+                listen: args.listen,
+                subgraphs: args.subgraphs,
+                internal_secret: args.internal_secret,
+                token_issuer: args.token_issuer,
+                token_audience: args.token_audience,
+                upstream_timeout: std::time::Duration::from_secs(args.upstream_timeout_secs),
+                startup_timeout: std::time::Duration::from_secs(args.startup_timeout_secs),
+                http: args.http,
+                limits: args.limits,
+            })
+            .await?;
+            tracing::info!(addr = %app.local_addr()?, "gateway up");
+            app.run_until(shutdown_signal()).await
+        }
+        Command::Supergraph(args) => {
+            let supergraph = if args.subgraphs.is_empty() {
+                startup::embedded_supergraph().await?
+            } else {
+                startup::remote_supergraph(&args.subgraphs, std::time::Duration::from_secs(10))
+                    .await?
+            };
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{}", supergraph.sdl());
+            }
+            Ok(())
         }
         Command::Migrate(db_args) => {
             let conn = db_args.connect_auth().await?;

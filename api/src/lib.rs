@@ -10,7 +10,13 @@
 //! subgraph directly.
 
 pub mod cli;
+pub mod compose;
 pub mod db;
+pub mod edge;
+pub mod execute;
+pub mod gateway;
 pub mod http;
+pub mod plan;
 pub mod startup;
 pub mod telemetry;
+pub mod ws_proxy;

@@ -1,16 +1,27 @@
-//! Builds the application from a typed configuration. `rialto serve`, `rialto auth` and the
-//! integration tests all come through [`Application::build`]; tests bind port 0.
+//! Builds the application from a typed configuration: this is the composition root, the one
+//! place that picks the seams' implementations (in-process or remote subgraph transport,
+//! local or remote credential checks). `rialto serve`, `rialto auth`, `rialto gateway` and the
+//! integration tests all come through here; tests bind port 0.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use auth::{AuthConfig, AuthService, KeySet};
-use secrecy::ExposeSecret;
+use common::ContextSigner;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::{
+    compose::{self, SubgraphSource, Supergraph},
     db,
-    http::{self, AppState, HttpConfig},
+    edge::{Authenticator, remote::RemoteAuth},
+    execute::{
+        RequestContext, SubgraphRequest, SubgraphTransport,
+        local::{LocalSubgraph, LocalTransport},
+        remote::{RemoteSubgraph, RemoteTransport},
+    },
+    gateway::{Gateway, GatewayConfig, Limits},
+    http::{self, AppState, Endpoint, HttpConfig, Readiness},
     telemetry,
 };
 
@@ -32,6 +43,20 @@ pub enum Storage {
     },
 }
 
+/// What the process serves at `/graphql`.
+#[derive(Debug, Clone, Default)]
+pub enum Role {
+    /// Everything in one process: the gateway over in-process subgraphs (`rialto serve`).
+    #[default]
+    All,
+    /// The auth subgraph alone, behind a gateway (`rialto auth`). With a secret it trusts
+    /// the contexts a gateway signs with it.
+    AuthSubgraph {
+        /// The internal secret shared with the gateway.
+        internal_secret: Option<SecretString>,
+    },
+}
+
 /// Everything the application needs, built from the command line or in a test.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
@@ -45,14 +70,49 @@ pub struct AppConfig {
     pub auth: AuthConfig,
     /// The HTTP edge's settings.
     pub http: HttpConfig,
+    /// What to serve.
+    pub role: Role,
+    /// Operation limits of the gateway.
+    pub limits: Limits,
+    /// More in-process subgraphs for the gateway of [`Role::All`], after the built-in ones
+    /// (`(name, URL printed in the supergraph, subgraph)`); tests compose fixtures this way.
+    pub extra_subgraphs: Vec<(String, String, LocalSubgraph)>,
+}
+
+/// `rialto gateway`: the gateway alone, over subgraphs elsewhere.
+#[derive(Debug, Clone)]
+pub struct GatewayAppConfig {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// `(name, GraphQL URL)` of each subgraph, in preference order. The one named `auth`
+    /// also checks credentials.
+    pub subgraphs: Vec<(String, String)>,
+    /// The secret shared with the subgraphs (signs each request's context).
+    pub internal_secret: SecretString,
+    /// Expected `iss` of access tokens.
+    pub token_issuer: String,
+    /// Expected `aud` of access tokens.
+    pub token_audience: String,
+    /// Longest wait for one subgraph call.
+    pub upstream_timeout: Duration,
+    /// How long to wait for the subgraphs to come up at start.
+    pub startup_timeout: Duration,
+    /// The HTTP edge's settings.
+    pub http: HttpConfig,
+    /// Operation limits.
+    pub limits: Limits,
 }
 
 /// A bound, ready-to-run application.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    auth: AuthService,
+    auth: Option<AuthService>,
+    supergraph: Option<Arc<Supergraph>>,
 }
+
+/// The default URLs of the distributed services, printed in a supergraph made in-process.
+pub const DEFAULT_AUTH_URL: &str = "http://127.0.0.1:4001/graphql";
 
 impl Application {
     /// Connects, migrates (if asked), loads keys and binds the listener.
@@ -76,12 +136,51 @@ impl Application {
         }
         let keys = load_keys(&config.auth, key_dir)?;
         tracing::info!(kid = keys.signing_kid(), "access tokens signed with EdDSA");
-
         let auth = AuthService::new(conn, keys, config.auth.clone());
-        let schema = auth::build_schema(auth.clone(), !config.http.disable_introspection);
+
+        let (endpoint, supergraph) = match &config.role {
+            Role::All => {
+                let (transport, sources) = in_process(&auth, &config.extra_subgraphs).await?;
+                let supergraph = Arc::new(compose::compose(&sources)?);
+                let gateway = Gateway::new(
+                    supergraph.clone(),
+                    transport,
+                    GatewayConfig {
+                        introspection: !config.http.disable_introspection,
+                        limits: config.limits,
+                        ..GatewayConfig::default()
+                    },
+                );
+                (Endpoint::Gateway(Arc::new(gateway)), Some(supergraph))
+            }
+            Role::AuthSubgraph { internal_secret } => {
+                let signer = internal_secret
+                    .as_ref()
+                    .map(|s| ContextSigner::new(s.expose_secret().as_bytes()))
+                    .transpose()
+                    .context("RIALTO_INTERNAL_SECRET")?;
+                if signer.is_none() {
+                    tracing::warn!(
+                        "no internal secret: gateway contexts are not trusted, only direct credentials"
+                    );
+                }
+                (
+                    Endpoint::AuthSubgraph {
+                        schema: auth::build_schema(
+                            auth.clone(),
+                            !config.http.disable_introspection,
+                        ),
+                        signer,
+                    },
+                    None,
+                )
+            }
+        };
         let state = AppState::new(
-            auth.clone(),
-            schema,
+            endpoint,
+            Authenticator::Local(auth.clone()),
+            Some(auth.clone()),
+            Readiness::Database(auth.clone()),
             telemetry::metrics_handle(),
             config.http,
         );
@@ -91,7 +190,89 @@ impl Application {
         Ok(Self {
             listener,
             router: http::router(state),
-            auth,
+            auth: Some(auth),
+            supergraph,
+        })
+    }
+
+    /// Builds `rialto gateway`: fetches every subgraph's SDL (waiting for them to come up),
+    /// composes, and binds.
+    pub async fn build_gateway(config: GatewayAppConfig) -> anyhow::Result<Self> {
+        let signer = ContextSigner::new(config.internal_secret.expose_secret().as_bytes())
+            .context("RIALTO_INTERNAL_SECRET")?;
+        let remote: Vec<RemoteSubgraph> = config
+            .subgraphs
+            .iter()
+            .map(|(name, url)| RemoteSubgraph {
+                name: name.clone(),
+                url: url.clone(),
+            })
+            .collect();
+        let transport = Arc::new(RemoteTransport::new(
+            remote.clone(),
+            signer.clone(),
+            config.upstream_timeout,
+        )?);
+        let sources = fetch_sdls(transport.as_ref(), &remote, config.startup_timeout).await?;
+        let supergraph = Arc::new(compose::compose(&sources)?);
+        tracing::info!(
+            subgraphs = ?config.subgraphs.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            "supergraph composed"
+        );
+        let authenticator = match config.subgraphs.iter().find(|(n, _)| n == "auth") {
+            Some((_, url)) => {
+                let remote_auth = RemoteAuth::new(
+                    &base_url(url),
+                    signer.clone(),
+                    &config.token_issuer,
+                    &config.token_audience,
+                    config.upstream_timeout,
+                )?;
+                if let Err(e) = remote_auth.refresh_keys().await {
+                    tracing::warn!(error = %e, "could not fetch the JWKS yet; will retry on use");
+                }
+                Authenticator::Remote(Box::new(remote_auth))
+            }
+            None => {
+                tracing::warn!("no subgraph named auth: every presented credential is refused");
+                Authenticator::None
+            }
+        };
+        let gateway = Gateway::new(
+            supergraph.clone(),
+            transport,
+            GatewayConfig {
+                introspection: !config.http.disable_introspection,
+                limits: config.limits,
+                ..GatewayConfig::default()
+            },
+        );
+        let readiness = Readiness::Subgraphs {
+            urls: config
+                .subgraphs
+                .iter()
+                .map(|(_, u)| format!("{}/health", base_url(u)))
+                .collect(),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()?,
+        };
+        let state = AppState::new(
+            Endpoint::Gateway(Arc::new(gateway)),
+            authenticator,
+            None,
+            readiness,
+            telemetry::metrics_handle(),
+            config.http,
+        );
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("bind {}", config.listen))?;
+        Ok(Self {
+            listener,
+            router: http::router(state),
+            auth: None,
+            supergraph: Some(supergraph),
         })
     }
 
@@ -100,9 +281,14 @@ impl Application {
         Ok(self.listener.local_addr()?)
     }
 
-    /// The auth service (tests reach the database and keys through it).
-    pub fn auth(&self) -> &AuthService {
-        &self.auth
+    /// The auth service, when it runs in this process (tests reach the database through it).
+    pub fn auth(&self) -> Option<&AuthService> {
+        self.auth.as_ref()
+    }
+
+    /// The composed supergraph, when this process runs a gateway.
+    pub fn supergraph(&self) -> Option<&Arc<Supergraph>> {
+        self.supergraph.as_ref()
     }
 
     /// Serves until `shutdown` resolves, then lets open requests finish.
@@ -118,6 +304,137 @@ impl Application {
             .await?;
         Ok(())
     }
+}
+
+/// `http://host:port/graphql` → `http://host:port`.
+fn base_url(url: &str) -> String {
+    url.trim_end_matches('/')
+        .trim_end_matches("/graphql")
+        .to_string()
+}
+
+/// The subgraphs of `rialto serve`, in-process, with their SDL.
+async fn in_process(
+    auth: &AuthService,
+    extra: &[(String, String, LocalSubgraph)],
+) -> anyhow::Result<(Arc<dyn SubgraphTransport>, Vec<SubgraphSource>)> {
+    let auth_for_loader = auth.clone();
+    let mut subgraphs = vec![(
+        "auth".to_string(),
+        DEFAULT_AUTH_URL.to_string(),
+        LocalSubgraph::with_prepare(auth::build_schema(auth.clone(), true), move |req, _| {
+            req.data(auth::schema::user_loader(&auth_for_loader))
+        }),
+    )];
+    subgraphs.extend(extra.iter().cloned());
+    let transport = Arc::new(LocalTransport::new(
+        subgraphs.iter().map(|(_, _, s)| s.clone()).collect(),
+    ));
+    let mut sources = Vec::new();
+    for (i, (name, url, _)) in subgraphs.iter().enumerate() {
+        sources.push(SubgraphSource {
+            name: name.to_string(),
+            url: url.to_string(),
+            sdl: fetch_sdl(transport.as_ref(), i, name).await?,
+        });
+    }
+    Ok((transport, sources))
+}
+
+/// The supergraph of the embedded subgraphs, without a database of their own (for `rialto
+/// supergraph`): an in-memory SQLite stands in.
+pub async fn embedded_supergraph() -> anyhow::Result<Supergraph> {
+    let conn = db::connect("sqlite::memory:").await?;
+    let keys = KeySet::new(&auth::keys::generate_key(), &[], "rialto", "rialto-api")?;
+    let auth = AuthService::new(conn, keys, AuthConfig::default());
+    let (_, sources) = in_process(&auth, &[]).await?;
+    Ok(compose::compose(&sources)?)
+}
+
+/// The supergraph of subgraphs at these URLs (for `rialto supergraph --subgraph ...`).
+pub async fn remote_supergraph(
+    subgraphs: &[(String, String)],
+    timeout: Duration,
+) -> anyhow::Result<Supergraph> {
+    // `_service` needs no caller: a throwaway signer will do (subgraphs ignore its contexts).
+    let signer = ContextSigner::new(&rand_secret())?;
+    let remote: Vec<RemoteSubgraph> = subgraphs
+        .iter()
+        .map(|(name, url)| RemoteSubgraph {
+            name: name.clone(),
+            url: url.clone(),
+        })
+        .collect();
+    let transport = RemoteTransport::new(remote.clone(), signer, timeout)?;
+    let sources = fetch_sdls(&transport, &remote, timeout).await?;
+    Ok(compose::compose(&sources)?)
+}
+
+fn rand_secret() -> Vec<u8> {
+    uuid::Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .chain(uuid::Uuid::new_v4().as_bytes())
+        .copied()
+        .collect()
+}
+
+async fn fetch_sdls(
+    transport: &dyn SubgraphTransport,
+    subgraphs: &[RemoteSubgraph],
+    wait: Duration,
+) -> anyhow::Result<Vec<SubgraphSource>> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut sources = Vec::new();
+    for (i, sub) in subgraphs.iter().enumerate() {
+        let sdl = loop {
+            match fetch_sdl(transport, i, &sub.name).await {
+                Ok(sdl) => break sdl,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::info!(subgraph = sub.name, error = %e, "waiting for the subgraph");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        sources.push(SubgraphSource {
+            name: sub.name.clone(),
+            url: sub.url.clone(),
+            sdl,
+        });
+    }
+    Ok(sources)
+}
+
+async fn fetch_sdl(
+    transport: &dyn SubgraphTransport,
+    graph: usize,
+    name: &str,
+) -> anyhow::Result<String> {
+    let response = transport
+        .fetch(
+            graph,
+            SubgraphRequest {
+                query: Arc::from("{ _service { sdl } }"),
+                variables: Default::default(),
+                context: Arc::new(RequestContext::default()),
+            },
+        )
+        .await
+        .with_context(|| format!("fetch the SDL of subgraph {name}"))?;
+    response
+        .data
+        .as_ref()
+        .and_then(|d| d.get("_service"))
+        .and_then(|s| s.get("sdl"))
+        .and_then(|s| s.as_str())
+        .map(str::to_string)
+        .with_context(|| {
+            format!(
+                "subgraph {name} answered no `_service {{ sdl }}`: {:?}",
+                response.errors
+            )
+        })
 }
 
 fn load_keys(config: &AuthConfig, key_dir: Option<PathBuf>) -> anyhow::Result<KeySet> {

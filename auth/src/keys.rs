@@ -248,34 +248,12 @@ impl KeySet {
     /// missing `kid`, another algorithm, bad signature, wrong `iss`/`aud`, expiry — is
     /// [`AuthError::InvalidCredential`].
     pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidCredential)?;
-        if header.alg != Algorithm::EdDSA {
-            return Err(AuthError::InvalidCredential);
-        }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.public.get(kid))
-            .ok_or(AuthError::InvalidCredential)?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 30;
-        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
-            .map_err(|_| AuthError::InvalidCredential)?;
-        let claims = data.claims;
-        let user_id = Uuid::parse_str(&claims.sub).map_err(|_| AuthError::InvalidCredential)?;
-        let mut scopes = claims.scopes;
-        scopes.sort();
-        scopes.dedup();
-        Ok(Identity {
-            user_id,
-            role: claims.role,
-            scopes,
-            credential: Credential::AccessToken { jti: claims.jti },
-        })
+        verify_token(
+            token,
+            |kid| self.public.get(kid).map(|k| &k.decoding),
+            &self.issuer,
+            &self.audience,
+        )
     }
 
     /// The public keys as a JWK Set (`/.well-known/jwks.json`).
@@ -297,6 +275,107 @@ impl KeySet {
             .collect();
         serde_json::json!({ "keys": keys })
     }
+}
+
+/// The `kid` in a token's header, unverified (to pick the key, or notice a new one).
+pub fn token_kid(token: &str) -> Option<String> {
+    jsonwebtoken::decode_header(token).ok()?.kid
+}
+
+/// Verifies access tokens with public keys only: what the gateway holds, from the auth
+/// service's JWKS. Same checks as [`KeySet::verify`].
+pub struct TokenVerifier {
+    keys: HashMap<String, DecodingKey>,
+    issuer: String,
+    audience: String,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenVerifier {
+    /// A verifier for the Ed25519 keys of a JWK Set (`/.well-known/jwks.json`); keys of
+    /// other types are skipped.
+    pub fn from_jwks(jwks: &serde_json::Value, issuer: &str, audience: &str) -> Self {
+        let mut keys = HashMap::new();
+        for k in jwks["keys"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            if k["kty"] != "OKP" || k["crv"] != "Ed25519" {
+                continue;
+            }
+            let (Some(kid), Some(x)) = (k["kid"].as_str(), k["x"].as_str()) else {
+                continue;
+            };
+            if let Ok(decoding) = DecodingKey::from_ed_components(x) {
+                keys.insert(kid.to_string(), decoding);
+            }
+        }
+        Self {
+            keys,
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+        }
+    }
+
+    /// Whether the set holds this key id.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
+    }
+
+    /// Verifies an access token: [`AuthError::InvalidCredential`] for any defect.
+    pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        verify_token(
+            token,
+            |kid| self.keys.get(kid),
+            &self.issuer,
+            &self.audience,
+        )
+    }
+}
+
+/// Any defect — unknown or missing `kid`, another algorithm, bad signature, wrong
+/// `iss`/`aud`, expiry — is [`AuthError::InvalidCredential`].
+fn verify_token<'k>(
+    token: &str,
+    key_for: impl Fn(&str) -> Option<&'k DecodingKey>,
+    issuer: &str,
+    audience: &str,
+) -> Result<Identity, AuthError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidCredential)?;
+    if header.alg != Algorithm::EdDSA {
+        return Err(AuthError::InvalidCredential);
+    }
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(key_for)
+        .ok_or(AuthError::InvalidCredential)?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    validation.leeway = 30;
+    let data = jsonwebtoken::decode::<Claims>(token, key, &validation)
+        .map_err(|_| AuthError::InvalidCredential)?;
+    let claims = data.claims;
+    let user_id = Uuid::parse_str(&claims.sub).map_err(|_| AuthError::InvalidCredential)?;
+    let mut scopes = claims.scopes;
+    scopes.sort();
+    scopes.dedup();
+    Ok(Identity {
+        user_id,
+        role: claims.role,
+        scopes,
+        credential: Credential::AccessToken { jti: claims.jti },
+    })
 }
 
 fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {

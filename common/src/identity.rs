@@ -107,7 +107,7 @@ impl Identity {
 ///
 /// A presented but invalid credential is not the same as none: `me` answers `null` to an
 /// anonymous caller but `UNAUTHENTICATED` to a bad token, so a client learns its token died.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Caller {
     /// No credential was presented.
     #[default]

@@ -3,9 +3,11 @@
 //! No I/O lives here.
 
 pub mod codes;
+pub mod context;
 pub mod identity;
 pub mod request;
 
 pub use codes::ErrorCode;
+pub use context::{ContextSigner, SubgraphContext};
 pub use identity::{Caller, Credential, Identity, Role, Scope};
 pub use request::RequestMeta;

@@ -4,16 +4,21 @@
 //! carrying it → propagate it to the response → body size limit → timeout (not for the
 //! WebSocket, whose upgrade completes at once).
 
-mod edge;
 mod graphiql;
 mod graphql;
+mod internal;
 mod limits;
 mod ops;
 mod ws;
 
+pub use graphql::operation_label;
+
 use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
 use auth::{AuthSchema, AuthService};
+use common::ContextSigner;
+
+use crate::{edge::Authenticator, gateway::Gateway};
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, Method, Request, header},
@@ -84,6 +89,10 @@ pub struct HttpConfig {
     )]
     pub disable_graphiql: bool,
 
+    /// Most operations in one batched request (a JSON array body).
+    #[arg(long = "max-batch", env = "RIALTO_MAX_BATCH", default_value_t = 10)]
+    pub max_batch: usize,
+
     /// Take the client address from the first `X-Forwarded-For` hop (only behind a proxy
     /// you run, such as the deployment's nginx).
     #[arg(
@@ -103,19 +112,54 @@ impl Default for HttpConfig {
             cors_allow_origins: Vec::new(),
             disable_introspection: false,
             disable_graphiql: false,
+            max_batch: 10,
             rate_limit_per_second: NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN),
             rate_limit_burst: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
         }
     }
 }
 
+/// What answers `/graphql`.
+#[derive(Clone)]
+pub enum Endpoint {
+    /// The federated gateway (`rialto serve`, `rialto gateway`).
+    Gateway(Arc<Gateway>),
+    /// The auth subgraph itself (`rialto auth`), behind a gateway. A request carrying a
+    /// context the gateway signed runs as that context's caller; one without (a client or
+    /// another router calling directly) is authenticated and limited here.
+    AuthSubgraph {
+        /// The auth schema.
+        schema: AuthSchema,
+        /// Verifies gateway contexts; `None` accepts direct calls only.
+        signer: Option<ContextSigner>,
+    },
+}
+
+/// What `/ready` checks.
+#[derive(Clone)]
+pub enum Readiness {
+    /// The database answers.
+    Database(AuthService),
+    /// Every subgraph answers `/health`.
+    Subgraphs {
+        /// Their health URLs.
+        urls: Vec<String>,
+        /// A client with a short timeout.
+        client: reqwest::Client,
+    },
+}
+
 /// What every handler needs.
 #[derive(Clone)]
 pub struct AppState {
-    /// The auth service (authentication at the edge, JWKS, readiness).
-    pub auth: AuthService,
-    /// The schema served at `/graphql`.
-    pub schema: AuthSchema,
+    /// What answers `/graphql`.
+    pub endpoint: Endpoint,
+    /// Checks bearer credentials at the edge.
+    pub authenticator: Arc<Authenticator>,
+    /// The auth service when it runs in this process (JWKS, internal identity checks).
+    pub auth: Option<AuthService>,
+    /// What `/ready` checks.
+    pub readiness: Readiness,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// Edge settings.
@@ -127,8 +171,10 @@ pub struct AppState {
 impl AppState {
     /// The state of one application.
     pub fn new(
-        auth: AuthService,
-        schema: AuthSchema,
+        endpoint: Endpoint,
+        authenticator: Authenticator,
+        auth: Option<AuthService>,
+        readiness: Readiness,
         metrics: PrometheusHandle,
         http: HttpConfig,
     ) -> Self {
@@ -137,8 +183,10 @@ impl AppState {
             http.rate_limit_burst,
         ));
         Self {
+            endpoint,
+            authenticator: Arc::new(authenticator),
             auth,
-            schema,
+            readiness,
             metrics,
             http,
             limiter,
@@ -160,6 +208,10 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .route("/.well-known/jwks.json", get(ops::jwks))
+        .route(
+            "/internal/identity",
+            axum::routing::post(internal::identity),
+        )
         .fallback(ops::not_found)
         .with_state(state);
 

@@ -7,26 +7,57 @@ use axum::{
     response::IntoResponse,
 };
 
-use super::AppState;
+use super::{AppState, Readiness};
 
 /// Alive: the process answers.
 pub async fn health() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Ready: the database answers. 503 otherwise, so a balancer stops sending traffic.
+/// Ready: the database (or, for a gateway, every subgraph) answers. 503 otherwise, so a
+/// balancer stops sending traffic.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    match state.auth.db().ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(serde_json::json!({ "status": "ready", "database": "ok" })),
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })),
-            )
+    match &state.readiness {
+        Readiness::Database(auth) => match auth.db().ping().await {
+            Ok(()) => (
+                StatusCode::OK,
+                Json(serde_json::json!({ "status": "ready", "database": "ok" })),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: database unreachable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })),
+                )
+            }
+        },
+        Readiness::Subgraphs { urls, client } => {
+            let checks = urls.iter().map(|u| async move {
+                client
+                    .get(u)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            });
+            let results = futures_util::future::join_all(checks).await;
+            let down: Vec<&String> = urls
+                .iter()
+                .zip(&results)
+                .filter(|(_, ok)| !**ok)
+                .map(|(u, _)| u)
+                .collect();
+            if down.is_empty() {
+                (
+                    StatusCode::OK,
+                    Json(serde_json::json!({ "status": "ready", "subgraphs": "ok" })),
+                )
+            } else {
+                tracing::warn!(?down, "readiness: subgraphs unreachable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(serde_json::json!({ "status": "unavailable", "subgraphs": down })),
+                )
+            }
         }
     }
 }
@@ -40,11 +71,15 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// The public keys that verify access tokens.
-pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(state.auth.keys().jwks()),
-    )
+pub async fn jwks(State(state): State<AppState>) -> axum::response::Response {
+    match &state.auth {
+        Some(auth) => (
+            [(header::CACHE_CONTROL, "public, max-age=300")],
+            Json(auth.keys().jwks()),
+        )
+            .into_response(),
+        None => not_found().await.into_response(),
+    }
 }
 
 /// Unknown paths.

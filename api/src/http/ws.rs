@@ -14,7 +14,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use common::{Caller, RequestMeta};
 use futures_util::{SinkExt, StreamExt, future};
 
-use super::{AppState, edge};
+use super::{AppState, Endpoint};
 
 /// The close reason of a refused credential; recognised when mapping the close code.
 const FORBIDDEN_REASON: &str = "Forbidden: invalid or expired credential";
@@ -36,15 +36,34 @@ pub async fn serve(
             })
         });
 
-    let auth = state.auth.clone();
-    let output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
+    let Endpoint::AuthSubgraph { schema, signer } = state.endpoint.clone() else {
+        return;
+    };
+    let Some(auth) = state.auth.clone() else {
+        return;
+    };
+    let authenticator = state.authenticator.clone();
+    let output = async_graphql::http::WebSocket::new(schema, input, protocol)
         .on_connection_init(move |payload| async move {
+            // A gateway's signed context names the caller; otherwise the payload's credential.
+            let from_gateway = payload
+                .get(common::context::CONTEXT_INIT_KEY)
+                .and_then(|v| v.as_str())
+                .zip(signer.as_ref())
+                .and_then(|(token, signer)| signer.verify(token).ok());
+            if let Some(ctx) = from_gateway {
+                let mut data = Data::default();
+                data.insert(ctx.caller);
+                data.insert(ctx.meta);
+                data.insert(auth::schema::user_loader(&auth));
+                return Ok(data);
+            }
             let authorization = payload
                 .get("authorization")
                 .or_else(|| payload.get("Authorization"))
                 .and_then(|v| v.as_str())
                 .map(str::to_string);
-            let caller = match edge::authenticate(&auth, authorization.as_deref()).await {
+            let caller = match authenticator.authenticate(authorization.as_deref()).await {
                 Ok(Caller::Rejected) => return Err(async_graphql::Error::new(FORBIDDEN_REASON)),
                 Ok(caller) => caller,
                 Err(e) => {

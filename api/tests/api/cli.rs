@@ -140,6 +140,9 @@ async fn migrate_prepares_an_empty_database_for_the_service() {
         migrate: false,
         auth: Default::default(),
         http: Default::default(),
+        role: Default::default(),
+        limits: Default::default(),
+        extra_subgraphs: Vec::new(),
     })
     .await
     .unwrap();

@@ -1,4 +1,5 @@
-//! The auth subgraph as a federation member: Federation v2 SDL and `User` entities.
+//! The auth subgraph (`rialto auth`) as a federation member: Federation v2 SDL and `User`
+//! entities.
 
 use serde_json::{Value, json};
 
@@ -6,7 +7,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn the_subgraph_sdl_is_federation_v2_with_a_user_entity() {
-    let app = spawn_app().await;
+    let app = spawn_auth_subgraph().await;
     let body = app.gql("{ _service { sdl } }", json!({}), None).await;
     assert_no_errors(&body);
     let sdl = body["data"]["_service"]["sdl"].as_str().unwrap();
@@ -40,7 +41,7 @@ async fn the_subgraph_sdl_is_federation_v2_with_a_user_entity() {
 
 #[tokio::test]
 async fn user_representations_resolve_and_a_missing_user_is_null() {
-    let app = spawn_app().await;
+    let app = spawn_auth_subgraph().await;
     let ann = app.register("ann@example.com").await;
     let bob = app.register("bob@example.com").await;
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id displayName role } } }";
@@ -64,7 +65,7 @@ async fn user_representations_resolve_and_a_missing_user_is_null() {
 
 #[tokio::test]
 async fn another_users_email_is_not_revealed_through_entities() {
-    let app = spawn_app().await;
+    let app = spawn_auth_subgraph().await;
     let ann = app.register("ann@example.com").await;
     let bob = app.register("bob@example.com").await;
     let query =

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use api::{
     http::HttpConfig,
-    startup::{AppConfig, Application, Storage},
+    startup::{AppConfig, Application, Role, Storage},
 };
 use auth::AuthConfig;
 use entity::session_logs;
@@ -53,6 +53,19 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// The internal secret test gateways and subgraphs share.
+pub const INTERNAL_SECRET: &str = "test-internal-secret-0123456789abcdef";
+
+/// The auth subgraph alone (`rialto auth`), trusting contexts signed with [`INTERNAL_SECRET`].
+pub async fn spawn_auth_subgraph() -> TestApp {
+    spawn_app_with(|c| {
+        c.role = Role::AuthSubgraph {
+            internal_secret: Some(INTERNAL_SECRET.to_string().into()),
+        }
+    })
+    .await
+}
+
 /// Spawns the app after letting the test adjust its configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -67,11 +80,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
         migrate: true,
         auth: AuthConfig::default(),
         http: HttpConfig::default(),
+        role: Role::All,
+        limits: Default::default(),
+        extra_subgraphs: Vec::new(),
     };
     adjust(&mut config);
     let app = Application::build(config).await.expect("build app");
     let addr = format!("http://{}", app.local_addr().unwrap());
-    let db = app.auth().db().clone();
+    let db = app.auth().expect("auth runs in-process").db().clone();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         addr,

@@ -23,7 +23,7 @@ async fn malformed_bodies_get_400_with_a_typed_error() {
         "{",
         "not json",
         "[]",
-        "[{\"query\":\"{ me { id } }\"}]",
+        "[{\"query\": 42}]",
         "{}",
         "{\"query\": 42}",
         "null",
@@ -459,21 +459,23 @@ async fn a_burst_over_the_rate_limit_gets_429_with_retry_after() {
     let app = spawn_app_with(|c| {
         c.http.rate_limit_per_second = 1.try_into().unwrap();
         c.http.rate_limit_burst = 3.try_into().unwrap();
+        c.http.trust_forwarded_for = true;
     })
     .await;
+    // Ann signs up from her own address, so the burst below starts with a full budget.
+    let ann = app.register("ann@example.com").await;
     let send = |bearer: Option<String>| {
         let mut req = app
             .client
             .post(app.url("/graphql"))
+            .header("x-forwarded-for", "10.9.9.9")
             .json(&json!({ "query": "{ me { id } }" }));
         if let Some(b) = bearer {
             req = req.bearer_auth(b);
         }
         req.send()
     };
-    // The sign-up spends one of the address's three.
-    let ann = app.register("ann@example.com").await;
-    for _ in 0..2 {
+    for _ in 0..3 {
         assert_eq!(send(None).await.unwrap().status(), 200);
     }
     let limited = send(None).await.unwrap();
@@ -600,7 +602,7 @@ async fn production_can_switch_off_introspection_and_graphiql() {
         c.http.disable_graphiql = true;
     })
     .await;
-    // Introspection answers nothing (async-graphql resolves it to null).
+    // Introspection is refused.
     let body = app
         .gql(
             "{ __schema { types { name } } __type(name: \"User\") { name } }",
@@ -619,7 +621,6 @@ async fn production_can_switch_off_introspection_and_graphiql() {
             .status(),
         404
     );
-    // Federation still works, and so does everything else.
-    assert_no_errors(&app.gql("{ _service { sdl } }", json!({}), None).await);
+    // Everything else still works.
     app.register("ann@example.com").await;
 }

@@ -1,0 +1,151 @@
+//! Credentials checked against a remote auth service (`rialto gateway`).
+//!
+//! - Access tokens: verified here with the keys of the auth service's JWKS. A token whose
+//!   `kid` is unknown triggers one refetch (at most every few seconds), so a key rotation
+//!   is picked up without a restart and a flood of forged `kid`s cannot hammer the service.
+//! - API keys: checked by the auth service (`POST /internal/identity`, authenticated with a
+//!   signed context so only the gateway can ask), the answer — yes or no — remembered for
+//!   [`KEY_CACHE_TTL`]: a revoked key stops working within that time.
+
+use std::{
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use auth::{AuthError, domain::secrets, keys::TokenVerifier};
+use common::{
+    Caller, ContextSigner, Identity, RequestMeta, SubgraphContext, context::CONTEXT_HEADER,
+};
+use sha2::{Digest, Sha256};
+
+/// How long an API key's check is trusted.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Least time between two JWKS fetches caused by unknown key ids.
+const JWKS_REFETCH_EVERY: Duration = Duration::from_secs(5);
+
+/// The auth service as the gateway's edge sees it.
+pub struct RemoteAuth {
+    base_url: String,
+    client: reqwest::Client,
+    signer: ContextSigner,
+    issuer: String,
+    audience: String,
+    verifier: RwLock<Arc<TokenVerifier>>,
+    last_fetch: std::sync::Mutex<Option<Instant>>,
+    keys: quick_cache::sync::Cache<[u8; 32], (Instant, Option<Identity>)>,
+}
+
+impl RemoteAuth {
+    /// An edge for the auth service at `base_url` (`http://host:port`, no path).
+    pub fn new(
+        base_url: &str,
+        signer: ContextSigner,
+        issuer: &str,
+        audience: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            client: reqwest::Client::builder().timeout(timeout).build()?,
+            signer,
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+            verifier: RwLock::new(Arc::new(TokenVerifier::from_jwks(
+                &serde_json::json!({ "keys": [] }),
+                issuer,
+                audience,
+            ))),
+            last_fetch: std::sync::Mutex::new(None),
+            keys: quick_cache::sync::Cache::new(10_000),
+        })
+    }
+
+    /// Fetches the JWKS now (at start-up, so the first request does not wait for it).
+    pub async fn refresh_keys(&self) -> anyhow::Result<()> {
+        if let Ok(mut last) = self.last_fetch.lock() {
+            *last = Some(Instant::now());
+        }
+        let jwks: serde_json::Value = self
+            .client
+            .get(format!("{}/.well-known/jwks.json", self.base_url))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let verifier = TokenVerifier::from_jwks(&jwks, &self.issuer, &self.audience);
+        if let Ok(mut v) = self.verifier.write() {
+            *v = Arc::new(verifier);
+        }
+        Ok(())
+    }
+
+    fn current(&self) -> Arc<TokenVerifier> {
+        match self.verifier.read() {
+            Ok(v) => v.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Checks a bearer credential.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Identity, AuthError> {
+        if secrets::is_api_key(bearer) {
+            return self.api_key(bearer).await;
+        }
+        let kid = auth::keys::token_kid(bearer).ok_or(AuthError::InvalidCredential)?;
+        if !self.current().knows(&kid) {
+            let due = self
+                .last_fetch
+                .lock()
+                .map(|l| l.is_none_or(|t| t.elapsed() >= JWKS_REFETCH_EVERY))
+                .unwrap_or(true);
+            if due && let Err(e) = self.refresh_keys().await {
+                tracing::warn!(error = %e, "fetching the JWKS failed");
+            }
+        }
+        self.current().verify(bearer)
+    }
+
+    async fn api_key(&self, key: &str) -> Result<Identity, AuthError> {
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        if let Some((at, answer)) = self.keys.get(&digest)
+            && at.elapsed() < KEY_CACHE_TTL
+        {
+            return answer.ok_or(AuthError::InvalidCredential);
+        }
+        let token = self
+            .signer
+            .sign(&SubgraphContext {
+                caller: Caller::Anonymous,
+                meta: RequestMeta::default(),
+            })
+            .map_err(|e| AuthError::Internal(anyhow::anyhow!("{e}")))?;
+        let resp = self
+            .client
+            .post(format!("{}/internal/identity", self.base_url))
+            .header(CONTEXT_HEADER, token)
+            .json(&serde_json::json!({ "credential": key }))
+            .send()
+            .await
+            .map_err(|e| {
+                AuthError::Internal(anyhow::anyhow!("asking auth about an API key: {e}"))
+            })?;
+        if !resp.status().is_success() {
+            return Err(AuthError::Internal(anyhow::anyhow!(
+                "auth answered {} to an API key check",
+                resp.status()
+            )));
+        }
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            identity: Option<Identity>,
+        }
+        let answer: Answer = resp
+            .json()
+            .await
+            .map_err(|e| AuthError::Internal(anyhow::anyhow!("auth's API key answer: {e}")))?;
+        self.keys
+            .insert(digest, (Instant::now(), answer.identity.clone()));
+        answer.identity.ok_or(AuthError::InvalidCredential)
+    }
+}

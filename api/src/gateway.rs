@@ -1,0 +1,588 @@
+//! The federated gateway as one object: operation text in, response out.
+//!
+//! [`Gateway::prepare`] parses (with token and nesting limits), validates against the composed
+//! API schema, enforces depth, alias and field-count limits and plans — once per operation
+//! text, cached. [`Gateway::execute`] coerces the variables, runs the plan and shapes the
+//! response; [`Gateway::subscribe`] does the same for each event of a subscription. Both
+//! HTTP and WebSocket handlers, and both transports, come through here.
+
+use std::{
+    collections::HashMap,
+    hash::{Hash, Hasher},
+    sync::Arc,
+};
+
+use apollo_compiler::{
+    ExecutableDocument, Name,
+    ast::OperationType,
+    executable::{Operation, Selection, SelectionSet},
+    parser::Parser,
+    response::{GraphQLError, JsonMap, JsonValue},
+    validation::Valid,
+};
+use common::ErrorCode;
+use futures_util::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    compose::Supergraph,
+    execute::{
+        Executor, RequestContext, SubgraphRequest, SubgraphTransport, SubscriptionSession,
+        TransportError, shape,
+    },
+    plan::{self, QueryPlan},
+};
+
+/// Limits on what one operation may ask for. Each refusal is a `BAD_USER_INPUT` request
+/// error, before any subgraph is called.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Limits {
+    /// Deepest field nesting of an operation (root fields are depth 1). Deep enough for the
+    /// standard introspection query that GraphiQL and codegen tools send.
+    #[arg(long = "max-depth", env = "RIALTO_MAX_DEPTH", default_value_t = 16)]
+    pub max_depth: usize,
+    /// Most aliased fields in an operation.
+    #[arg(long = "max-aliases", env = "RIALTO_MAX_ALIASES", default_value_t = 64)]
+    pub max_aliases: usize,
+    /// Most fields in an operation, counted with fragments expanded (a complexity bound).
+    #[arg(
+        long = "max-fields",
+        env = "RIALTO_MAX_FIELDS",
+        default_value_t = 1_000
+    )]
+    pub max_fields: usize,
+    /// Most lexical tokens the parser reads from one document.
+    #[arg(
+        long = "max-tokens",
+        env = "RIALTO_MAX_TOKENS",
+        default_value_t = 15_000
+    )]
+    pub max_tokens: usize,
+    /// Deepest syntactic nesting the parser follows.
+    #[arg(long = "max-nesting", env = "RIALTO_MAX_NESTING", default_value_t = 64)]
+    pub max_nesting: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 16,
+            max_aliases: 64,
+            max_fields: 1_000,
+            max_tokens: 15_000,
+            max_nesting: 64,
+        }
+    }
+}
+
+/// Gateway settings.
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayConfig {
+    /// Answer `__schema` and `__type`.
+    pub introspection: bool,
+    /// Operation limits.
+    pub limits: Limits,
+    /// How many prepared operations to keep.
+    pub plan_cache_size: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            introspection: true,
+            limits: Limits::default(),
+            plan_cache_size: 1_000,
+        }
+    }
+}
+
+/// One GraphQL request as a client sends it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphQLRequest {
+    /// The document.
+    pub query: String,
+    /// Which operation of the document to run.
+    #[serde(default)]
+    pub operation_name: Option<String>,
+    /// Variable values.
+    #[serde(default)]
+    pub variables: Option<JsonMap>,
+    /// Extensions (accepted and ignored).
+    #[serde(default)]
+    pub extensions: Option<JsonMap>,
+}
+
+/// A response: `data` is `None` for a request error (the response then has no `data` key).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct GraphQLResponse {
+    /// Errors, subgraph ones first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<JsonValue>,
+    /// The data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<JsonValue>,
+}
+
+impl GraphQLResponse {
+    /// A request error: no data, one error with a code.
+    pub fn request_error(message: impl Into<String>, code: ErrorCode) -> Self {
+        Self {
+            errors: vec![error(message.into(), code)],
+            data: None,
+        }
+    }
+
+    /// Whether the request failed before execution.
+    pub fn is_request_error(&self) -> bool {
+        self.data.is_none()
+    }
+
+    /// The `extensions.code` of each error.
+    pub fn codes(&self) -> impl Iterator<Item = &str> {
+        self.errors.iter().filter_map(|e| {
+            e.get("extensions")
+                .and_then(|x| x.get("code"))
+                .and_then(JsonValue::as_str)
+        })
+    }
+}
+
+/// An operation parsed, validated, checked against the limits and planned.
+pub struct Prepared {
+    query: String,
+    operation_name: Option<String>,
+    document: Valid<ExecutableDocument>,
+    plan: QueryPlan,
+}
+
+impl Prepared {
+    fn operation(&self) -> &Operation {
+        // `prepare` made sure the operation exists.
+        match self.document.operations.get(self.operation_name.as_deref()) {
+            Ok(op) => op,
+            Err(_) => unreachable_operation(),
+        }
+    }
+
+    /// Query, mutation or subscription.
+    pub fn kind(&self) -> OperationType {
+        self.plan.kind
+    }
+
+    /// The operation's name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.operation().name.as_deref()
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_operation() -> ! {
+    panic!("a prepared operation lost its operation")
+}
+
+/// The gateway.
+pub struct Gateway {
+    supergraph: Arc<Supergraph>,
+    executor: Executor,
+    config: GatewayConfig,
+    cache: quick_cache::sync::Cache<u64, Arc<Prepared>>,
+}
+
+impl Gateway {
+    /// A gateway over this supergraph and transport.
+    pub fn new(
+        supergraph: Arc<Supergraph>,
+        transport: Arc<dyn SubgraphTransport>,
+        config: GatewayConfig,
+    ) -> Self {
+        Self {
+            executor: Executor::new(supergraph.clone(), transport),
+            supergraph,
+            cache: quick_cache::sync::Cache::new(config.plan_cache_size.max(1)),
+            config,
+        }
+    }
+
+    /// The composed supergraph.
+    pub fn supergraph(&self) -> &Arc<Supergraph> {
+        &self.supergraph
+    }
+
+    /// Parses, validates, checks and plans an operation, or answers from the cache.
+    pub fn prepare(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<Arc<Prepared>, GraphQLResponse> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        query.hash(&mut hasher);
+        operation_name.hash(&mut hasher);
+        let key = hasher.finish();
+        if let Some(p) = self.cache.get(&key)
+            && p.query == query
+            && p.operation_name.as_deref() == operation_name
+        {
+            return Ok(p);
+        }
+        let prepared = Arc::new(self.prepare_uncached(query, operation_name)?);
+        self.cache.insert(key, prepared.clone());
+        Ok(prepared)
+    }
+
+    #[allow(clippy::result_large_err)] // apollo-compiler's own error type
+    fn prepare_uncached(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<Prepared, GraphQLResponse> {
+        let schema = self.supergraph.api_schema();
+        let limits = self.config.limits;
+        let mut parser = Parser::new()
+            .token_limit(limits.max_tokens)
+            .recursion_limit(limits.max_nesting);
+        let document = parser
+            .parse_executable(schema, query, "operation.graphql")
+            .and_then(|doc| doc.validate(schema))
+            .map_err(|e| GraphQLResponse {
+                errors: e
+                    .errors
+                    .iter()
+                    .take(20)
+                    .map(|d| with_code(d.to_json(), ErrorCode::BadUserInput))
+                    .collect(),
+                data: None,
+            })?;
+        let operation = document.operations.get(operation_name).map_err(|_| {
+            GraphQLResponse::request_error(
+                match operation_name {
+                    Some(n) => format!("the document has no operation named {n}"),
+                    None => "the document has several operations: name one in operationName".into(),
+                },
+                ErrorCode::BadUserInput,
+            )
+        })?;
+        let stats = Stats::of(&document, &operation.selection_set);
+        if stats.depth > limits.max_depth {
+            return Err(GraphQLResponse::request_error(
+                format!(
+                    "the operation is {} levels deep; at most {} are allowed",
+                    stats.depth, limits.max_depth
+                ),
+                ErrorCode::BadUserInput,
+            ));
+        }
+        if stats.aliases > limits.max_aliases {
+            return Err(GraphQLResponse::request_error(
+                format!(
+                    "the operation uses {} aliases; at most {} are allowed",
+                    stats.aliases, limits.max_aliases
+                ),
+                ErrorCode::BadUserInput,
+            ));
+        }
+        if stats.fields > limits.max_fields {
+            return Err(GraphQLResponse::request_error(
+                format!(
+                    "the operation selects {} fields; at most {} are allowed",
+                    stats.fields, limits.max_fields
+                ),
+                ErrorCode::BadUserInput,
+            ));
+        }
+        if stats.introspection {
+            if !self.config.introspection {
+                return Err(GraphQLResponse::request_error(
+                    "introspection is disabled on this server",
+                    ErrorCode::BadUserInput,
+                ));
+            }
+            apollo_compiler::introspection::check_max_depth(&document, operation).map_err(|e| {
+                GraphQLResponse {
+                    errors: vec![with_code(
+                        e.to_graphql_error(&document.sources),
+                        ErrorCode::BadUserInput,
+                    )],
+                    data: None,
+                }
+            })?;
+        }
+        let plan = plan::plan(&self.supergraph, &document, operation).map_err(|e| {
+            tracing::warn!(error = %e, "an operation could not be planned");
+            GraphQLResponse::request_error(e.to_string(), ErrorCode::BadUserInput)
+        })?;
+        Ok(Prepared {
+            query: query.to_string(),
+            operation_name: operation_name.map(str::to_string),
+            plan,
+            document,
+        })
+    }
+
+    fn coerce(
+        &self,
+        prepared: &Prepared,
+        variables: Option<&JsonMap>,
+    ) -> Result<Valid<JsonMap>, GraphQLResponse> {
+        let empty = JsonMap::new();
+        apollo_compiler::request::coerce_variable_values(
+            self.supergraph.api_schema(),
+            prepared.operation(),
+            variables.unwrap_or(&empty),
+        )
+        .map_err(|e| GraphQLResponse {
+            errors: vec![with_code(
+                e.to_graphql_error(&prepared.document.sources),
+                ErrorCode::BadUserInput,
+            )],
+            data: None,
+        })
+    }
+
+    /// Runs a query or mutation (a subscription is refused here: use [`Self::subscribe`]).
+    pub async fn execute(
+        &self,
+        prepared: &Prepared,
+        variables: Option<&JsonMap>,
+        context: &Arc<RequestContext>,
+    ) -> GraphQLResponse {
+        if prepared.kind() == OperationType::Subscription {
+            return GraphQLResponse::request_error(
+                "subscriptions are served over WebSocket (graphql-transport-ws) at /graphql",
+                ErrorCode::BadUserInput,
+            );
+        }
+        let variables = match self.coerce(prepared, variables) {
+            Ok(v) => v,
+            Err(e) => return e,
+        };
+        let (data, errors) = self.executor.run(&prepared.plan, &variables, context).await;
+        let shaped = shape::shape(
+            &self.supergraph,
+            &prepared.document,
+            prepared.operation(),
+            &variables,
+            &data,
+            errors,
+            self.config.introspection,
+        );
+        GraphQLResponse {
+            errors: shaped.errors,
+            data: Some(shaped.data),
+        }
+    }
+
+    /// Starts a subscription over `session`: every upstream event, completed through the
+    /// other subgraphs and shaped, is one item. An upstream failure is the last item (an
+    /// error response), so the client learns and can resubscribe.
+    pub async fn subscribe(
+        self: &Arc<Self>,
+        prepared: Arc<Prepared>,
+        variables: Option<&JsonMap>,
+        session: &dyn SubscriptionSession,
+        context: Arc<RequestContext>,
+    ) -> Result<impl Stream<Item = SubscriptionEvent> + Send + 'static, GraphQLResponse> {
+        if prepared.kind() != OperationType::Subscription {
+            return Err(GraphQLResponse::request_error(
+                "not a subscription",
+                ErrorCode::BadUserInput,
+            ));
+        }
+        let variables = self.coerce(&prepared, variables)?;
+        let Some(stage) = prepared.plan.stages.first() else {
+            return Err(GraphQLResponse::request_error(
+                "a subscription needs one root field",
+                ErrorCode::BadUserInput,
+            ));
+        };
+        let Some(root) = stage.roots.first() else {
+            return Err(GraphQLResponse::request_error(
+                "a subscription needs one root field",
+                ErrorCode::BadUserInput,
+            ));
+        };
+        let upstream = session
+            .subscribe(
+                root.graph,
+                SubgraphRequest {
+                    query: Arc::from(root.query.as_str()),
+                    variables: pick(&variables, &root.variables),
+                    context: context.clone(),
+                },
+            )
+            .await
+            .map_err(|e| GraphQLResponse::request_error(e.to_string(), ErrorCode::Internal))?;
+        let gateway = self.clone();
+        let variables = Arc::new(variables);
+        Ok(upstream.then(move |event| {
+            let gateway = gateway.clone();
+            let prepared = prepared.clone();
+            let variables = variables.clone();
+            let context = context.clone();
+            async move {
+                gateway
+                    .complete(&prepared, &variables, event, &context)
+                    .await
+            }
+        }))
+    }
+
+    async fn complete(
+        &self,
+        prepared: &Prepared,
+        variables: &Valid<JsonMap>,
+        event: Result<crate::execute::SubgraphResponse, TransportError>,
+        context: &Arc<RequestContext>,
+    ) -> SubscriptionEvent {
+        let event = match event {
+            Ok(e) => e,
+            Err(e) => {
+                return SubscriptionEvent::Failed(GraphQLResponse::request_error(
+                    e.to_string(),
+                    ErrorCode::Internal,
+                ));
+            }
+        };
+        if event.data.is_none() {
+            // The subgraph refused the operation (a graphql-transport-ws `error`).
+            return SubscriptionEvent::Failed(GraphQLResponse {
+                errors: event.errors,
+                data: None,
+            });
+        }
+        let Some(stage) = prepared.plan.stages.first() else {
+            return SubscriptionEvent::Failed(GraphQLResponse::default());
+        };
+        let (data, errors) = self
+            .executor
+            .complete_event(stage, event, variables, context)
+            .await;
+        let shaped = shape::shape(
+            &self.supergraph,
+            &prepared.document,
+            prepared.operation(),
+            variables,
+            &data,
+            errors,
+            self.config.introspection,
+        );
+        SubscriptionEvent::Next(GraphQLResponse {
+            errors: shaped.errors,
+            data: Some(shaped.data),
+        })
+    }
+
+    /// The executor's transport (to open subscription sessions).
+    pub fn transport(&self) -> &Arc<dyn SubgraphTransport> {
+        self.executor.transport()
+    }
+}
+
+/// One item of a subscription.
+#[derive(Debug)]
+pub enum SubscriptionEvent {
+    /// An event.
+    Next(GraphQLResponse),
+    /// The subscription ended with these errors.
+    Failed(GraphQLResponse),
+}
+
+fn pick(variables: &JsonMap, names: &[Name]) -> JsonMap {
+    names
+        .iter()
+        .filter_map(|n| {
+            variables
+                .get(n.as_str())
+                .map(|v| (n.as_str().into(), v.clone()))
+        })
+        .collect()
+}
+
+fn error(message: String, code: ErrorCode) -> JsonValue {
+    let mut ext = JsonMap::new();
+    ext.insert("code", JsonValue::String(code.as_str().into()));
+    let mut e = JsonMap::new();
+    e.insert("message", JsonValue::String(message.into()));
+    e.insert("extensions", JsonValue::Object(ext));
+    JsonValue::Object(e)
+}
+
+fn with_code(e: GraphQLError, code: ErrorCode) -> JsonValue {
+    shape::gateway_error(e, code)
+}
+
+/// Depth, alias and field counts of an operation, fragments expanded (each fragment is
+/// measured once and reused, so a fragment spread many times costs no extra time).
+#[derive(Debug, Default, Clone, Copy)]
+struct Stats {
+    depth: usize,
+    aliases: usize,
+    fields: usize,
+    introspection: bool,
+}
+
+impl Stats {
+    fn of(doc: &ExecutableDocument, set: &SelectionSet) -> Self {
+        let mut memo = HashMap::new();
+        let mut s = measure(doc, set, &mut memo, 0);
+        s.introspection = has_introspection(doc, set, &mut Vec::new());
+        s
+    }
+}
+
+fn measure(
+    doc: &ExecutableDocument,
+    set: &SelectionSet,
+    memo: &mut HashMap<Name, Stats>,
+    guard: usize,
+) -> Stats {
+    let mut total = Stats::default();
+    if guard > 256 {
+        return total; // validation rejects fragment cycles; this is only a backstop
+    }
+    for sel in &set.selections {
+        let s = match sel {
+            Selection::Field(f) => {
+                let inner = measure(doc, &f.selection_set, memo, guard + 1);
+                Stats {
+                    depth: inner.depth + 1,
+                    aliases: inner.aliases + usize::from(f.alias.is_some()),
+                    fields: inner.fields + 1,
+                    introspection: false,
+                }
+            }
+            Selection::InlineFragment(fr) => measure(doc, &fr.selection_set, memo, guard + 1),
+            Selection::FragmentSpread(sp) => {
+                if let Some(s) = memo.get(&sp.fragment_name) {
+                    *s
+                } else if let Some(fragment) = doc.fragments.get(&sp.fragment_name) {
+                    let s = measure(doc, &fragment.selection_set, memo, guard + 1);
+                    memo.insert(sp.fragment_name.clone(), s);
+                    s
+                } else {
+                    Stats::default()
+                }
+            }
+        };
+        total.depth = total.depth.max(s.depth);
+        total.aliases = total.aliases.saturating_add(s.aliases);
+        total.fields = total.fields.saturating_add(s.fields);
+    }
+    total
+}
+
+fn has_introspection(doc: &ExecutableDocument, set: &SelectionSet, seen: &mut Vec<Name>) -> bool {
+    set.selections.iter().any(|sel| match sel {
+        Selection::Field(f) => matches!(f.name.as_str(), "__schema" | "__type"),
+        Selection::InlineFragment(fr) => has_introspection(doc, &fr.selection_set, seen),
+        Selection::FragmentSpread(sp) => {
+            if seen.contains(&sp.fragment_name) {
+                return false;
+            }
+            seen.push(sp.fragment_name.clone());
+            doc.fragments
+                .get(&sp.fragment_name)
+                .is_some_and(|f| has_introspection(doc, &f.selection_set, seen))
+        }
+    })
+}
