@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 /// How long an API key's check is trusted.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 /// Least time between two JWKS fetches caused by unknown key ids.
-const JWKS_REFETCH_EVERY: Duration = Duration::from_secs(5);
+const JWKS_REFETCH_EVERY: Duration = Duration::from_secs(2);
 
 /// The auth service as the gateway's edge sees it.
 pub struct RemoteAuth {
@@ -31,7 +31,9 @@ pub struct RemoteAuth {
     issuer: String,
     audience: String,
     verifier: RwLock<Arc<TokenVerifier>>,
-    last_fetch: std::sync::Mutex<Option<Instant>>,
+    /// When an unknown `kid` last made us fetch; held while fetching, so a burst of tokens
+    /// with a new key waits for one fetch instead of each failing or each fetching.
+    last_refetch: tokio::sync::Mutex<Option<Instant>>,
     keys: quick_cache::sync::Cache<[u8; 32], (Instant, Option<Identity>)>,
 }
 
@@ -55,16 +57,13 @@ impl RemoteAuth {
                 issuer,
                 audience,
             ))),
-            last_fetch: std::sync::Mutex::new(None),
+            last_refetch: tokio::sync::Mutex::new(None),
             keys: quick_cache::sync::Cache::new(10_000),
         })
     }
 
     /// Fetches the JWKS now (at start-up, so the first request does not wait for it).
     pub async fn refresh_keys(&self) -> anyhow::Result<()> {
-        if let Ok(mut last) = self.last_fetch.lock() {
-            *last = Some(Instant::now());
-        }
         let jwks: serde_json::Value = self
             .client
             .get(format!("{}/.well-known/jwks.json", self.base_url))
@@ -94,13 +93,14 @@ impl RemoteAuth {
         }
         let kid = auth::keys::token_kid(bearer).ok_or(AuthError::InvalidCredential)?;
         if !self.current().knows(&kid) {
-            let due = self
-                .last_fetch
-                .lock()
-                .map(|l| l.is_none_or(|t| t.elapsed() >= JWKS_REFETCH_EVERY))
-                .unwrap_or(true);
-            if due && let Err(e) = self.refresh_keys().await {
-                tracing::warn!(error = %e, "fetching the JWKS failed");
+            let mut last = self.last_refetch.lock().await;
+            let due = last.is_none_or(|t| t.elapsed() >= JWKS_REFETCH_EVERY);
+            if due && !self.current().knows(&kid) {
+                *last = Some(Instant::now());
+                match self.refresh_keys().await {
+                    Ok(()) => tracing::info!(kid, "fetched the JWKS for a new key id"),
+                    Err(e) => tracing::warn!(error = %e, "fetching the JWKS failed"),
+                }
             }
         }
         self.current().verify(bearer)

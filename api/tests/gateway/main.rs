@@ -55,6 +55,11 @@ mod remote_only {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rotated_signing_key_is_picked_up_from_the_jwks() {
+        crate::stories::a_rotated_signing_key_is_picked_up_from_the_jwks(Mode::Remote).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_slow_subgraph_times_out_with_a_typed_error() {
         crate::stories::a_slow_subgraph_times_out_with_a_typed_error(Mode::Remote).await
     }

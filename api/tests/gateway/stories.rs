@@ -133,6 +133,54 @@ pub async fn each_hop_is_one_entities_request_per_subgraph(mode: Mode) {
     assert_eq!(delta("catalog"), 2.0);
     assert_eq!(delta("reviews"), 1.0);
     assert_eq!(delta("inventory"), 2.0);
+    // Latency per subgraph and requests per operation name are on /metrics too.
+    assert!(
+        after.contains("rialto_subgraph_fetch_duration_seconds"),
+        "{after}"
+    );
+    stack
+        .gql("query StockCheck { products { stock } }", json!({}), None)
+        .await;
+    let after = stack.metrics().await;
+    assert!(
+        counter(
+            &after,
+            "rialto_graphql_requests_total",
+            "operation=\"StockCheck\""
+        ) >= 1.0,
+        "{after}"
+    );
+}
+
+pub async fn a_rotated_signing_key_is_picked_up_from_the_jwks(mode: Mode) {
+    let mut stack = Stack::start(mode).await;
+    let (id, old_token) = stack.register("rot@example.com").await;
+    let new_key = auth::keys::generate_key();
+    let retired = auth::keys::public_pem(&first_key().verifying_key()).unwrap();
+    stack
+        .restart_auth(&auth::keys::private_pem(&new_key).unwrap(), &retired)
+        .await;
+    // A token signed with the new key has a kid the gateway has not seen: it fetches the
+    // JWKS again and accepts it.
+    let body = stack
+        .gql(
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+            json!({ "i": { "email": "rot@example.com", "password": PASSWORD } }),
+            None,
+        )
+        .await;
+    assert_no_errors(&body);
+    let new_token = body["data"]["login"]["accessToken"].as_str().unwrap();
+    assert_ne!(
+        auth::keys::token_kid(new_token),
+        auth::keys::token_kid(&old_token)
+    );
+    let who = format!("user:{id}:trader:read,trade");
+    let body = stack.gql("{ whoami }", json!({}), Some(new_token)).await;
+    assert_eq!(body["data"]["whoami"], who.as_str(), "{body}");
+    // The old key is retired, not revoked: its tokens live out their five minutes.
+    let body = stack.gql("{ whoami }", json!({}), Some(&old_token)).await;
+    assert_eq!(body["data"]["whoami"], who.as_str(), "{body}");
 }
 
 pub async fn fragments_aliases_variables_and_directives_work_across_subgraphs(mode: Mode) {
@@ -381,6 +429,15 @@ pub async fn mutation_fields_run_in_order(mode: Mode) {
 pub async fn a_subscription_event_carries_fields_from_other_subgraphs(mode: Mode) {
     let stack = Stack::start(mode).await;
     let mut socket = ws_connect(&stack, None).await;
+    ws_send(
+        &mut socket,
+        json!({ "type": "ping", "payload": { "n": 1 } }),
+    )
+    .await;
+    assert_eq!(
+        ws_next(&mut socket).await,
+        json!({ "type": "pong", "payload": { "n": 1 } })
+    );
     ws_send(
         &mut socket,
         json!({ "id": "t", "type": "subscribe", "payload": {

@@ -45,6 +45,8 @@ pub struct Proc {
 pub struct Stack {
     /// The gateway's base URL (`http://127.0.0.1:port`).
     pub gateway: String,
+    /// The auth process's database (remote mode), to restart it on the same data.
+    auth_db: Option<String>,
     pub client: reqwest::Client,
     pub procs: Vec<(String, Proc)>,
     _tmp: tempfile::TempDir,
@@ -90,6 +92,12 @@ pub fn fixture_bin() -> PathBuf {
 
 pub fn rialto_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rialto"))
+}
+
+/// The signing key every remote stack's auth process starts with.
+pub fn first_key() -> ed25519_dalek::SigningKey {
+    static KEY: OnceLock<[u8; 32]> = OnceLock::new();
+    ed25519_dalek::SigningKey::from_bytes(KEY.get_or_init(|| auth::keys::generate_key().to_bytes()))
 }
 
 fn free_port() -> u16 {
@@ -149,11 +157,19 @@ pub async fn spawn_rialto(
     envs: &[(&str, String)],
     client: &reqwest::Client,
 ) -> Proc {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
+    spawn_rialto_at(&format!("127.0.0.1:{}", free_port()), args, envs, client).await
+}
+
+/// Starts `rialto` listening on `listen` and waits for `/health`.
+pub async fn spawn_rialto_at(
+    listen: &str,
+    args: &[&str],
+    envs: &[(&str, String)],
+    client: &reqwest::Client,
+) -> Proc {
     let mut cmd = Command::new(rialto_bin());
     cmd.args(args)
-        .args(["--listen", &listen])
+        .args(["--listen", listen])
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -200,10 +216,10 @@ impl Stack {
         let client = reqwest::Client::new();
         match mode {
             Mode::Remote => {
-                let key = auth::keys::private_pem(&auth::keys::generate_key()).unwrap();
+                let key = auth::keys::private_pem(&first_key()).unwrap();
                 let db = database_url(tmp.path()).await;
                 let auth_env = [
-                    ("DATABASE_URL", db),
+                    ("DATABASE_URL", db.clone()),
                     ("RIALTO_JWT_SIGNING_KEY", key),
                     ("RIALTO_INTERNAL_SECRET", SECRET.to_string()),
                 ];
@@ -234,6 +250,7 @@ impl Stack {
                 let gateway = gw.url.trim_end_matches("/graphql").to_string();
                 Self {
                     gateway,
+                    auth_db: Some(db),
                     client,
                     procs: vec![
                         ("auth".into(), auth_proc),
@@ -286,12 +303,43 @@ impl Stack {
                 tokio::spawn(app.run_until(std::future::pending()));
                 Self {
                     gateway,
+                    auth_db: None,
                     client,
                     procs: Vec::new(),
                     _tmp: tmp,
                 }
             }
         }
+    }
+
+    /// Restarts the auth process (remote mode) on its address and data with another signing
+    /// key, the previous ones retired but still verifying.
+    pub async fn restart_auth(&mut self, signing_pem: &str, retired_public_pems: &str) {
+        let db = self.auth_db.clone().expect("remote mode");
+        let client = self.client.clone();
+        let auth = self.proc("auth");
+        let listen = auth
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches("/graphql")
+            .to_string();
+        auth.child.kill().await.unwrap();
+        let fresh = spawn_rialto_at(
+            &listen,
+            &["auth"],
+            &[
+                ("DATABASE_URL", db),
+                ("RIALTO_JWT_SIGNING_KEY", signing_pem.to_string()),
+                (
+                    "RIALTO_JWT_RETIRED_PUBLIC_KEYS",
+                    retired_public_pems.to_string(),
+                ),
+                ("RIALTO_INTERNAL_SECRET", SECRET.to_string()),
+            ],
+            &client,
+        )
+        .await;
+        *self.proc("auth") = fresh;
     }
 
     pub fn url(&self, path: &str) -> String {
