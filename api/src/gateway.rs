@@ -586,3 +586,107 @@ fn has_introspection(doc: &ExecutableDocument, set: &SelectionSet, seen: &mut Ve
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::{
+        compose::{SubgraphSource, compose},
+        execute::local::LocalTransport,
+    };
+
+    fn gateway(limits: Limits) -> Gateway {
+        let sdl = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
+            type Query { node: Node }
+            type Node @key(fields: "id") { id: ID! next: Node name: String }"#;
+        let sg = compose(&[SubgraphSource {
+            name: "a".into(),
+            url: "http://a".into(),
+            sdl: sdl.into(),
+        }])
+        .unwrap();
+        Gateway::new(
+            Arc::new(sg),
+            Arc::new(LocalTransport::new(Vec::new())),
+            GatewayConfig {
+                limits,
+                ..GatewayConfig::default()
+            },
+        )
+    }
+
+    fn refusal(g: &Gateway, query: &str) -> String {
+        match g.prepare(query, None) {
+            Ok(_) => panic!("{query} was accepted"),
+            Err(e) => {
+                assert!(e.is_request_error());
+                assert!(e.codes().all(|c| c == "BAD_USER_INPUT"));
+                assert!(!e.errors.is_empty());
+                e.errors[0]["message"].as_str().unwrap().to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn a_prepared_operation_is_reused_for_the_same_text_and_name() {
+        let g = gateway(Limits::default());
+        let a = g.prepare("{ node { id } }", None).unwrap();
+        let b = g.prepare("{ node { id } }", None).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = g.prepare("query Q { node { id } }", Some("Q")).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn depth_aliases_and_field_counts_are_limited_through_fragments() {
+        let g = gateway(Limits {
+            max_depth: 4,
+            max_aliases: 2,
+            max_fields: 20,
+            ..Limits::default()
+        });
+        assert!(g.prepare("{ node { next { next { id } } } }", None).is_ok());
+        let m = refusal(&g, "{ node { next { next { next { id } } } } }");
+        assert!(m.contains("5 levels deep"), "{m}");
+        let m = refusal(
+            &g,
+            "{ node { ...F } } fragment F on Node { next { next { next { id } } } }",
+        );
+        assert!(m.contains("levels deep"), "{m}");
+        let m = refusal(&g, "{ a: node { id } b: node { id } c: node { id } }");
+        assert!(m.contains("3 aliases"), "{m}");
+        // A fragment spread many times is counted each time it is used (and measured once).
+        let m = refusal(
+            &g,
+            "{ node { ...F ...F ...F ...F ...F ...F } } fragment F on Node { id name next { id name } }",
+        );
+        assert!(m.contains("fields"), "{m}");
+    }
+
+    #[test]
+    fn syntax_validation_and_operation_choice_errors_are_bad_input() {
+        let g = gateway(Limits::default());
+        refusal(&g, "{ node { ");
+        refusal(&g, "{ nope }");
+        let m = match g.prepare("query A { node { id } } query B { node { id } }", None) {
+            Err(e) => e.errors[0]["message"].as_str().unwrap().to_string(),
+            Ok(_) => panic!("accepted"),
+        };
+        assert!(m.contains("operationName"), "{m}");
+        assert!(
+            g.prepare("query A { node { id } } query B { node { id } }", Some("B"))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn introspection_can_be_switched_off() {
+        let mut g = gateway(Limits::default());
+        assert!(g.prepare("{ __schema { types { name } } }", None).is_ok());
+        g.config.introspection = false;
+        let m = refusal(&g, "{ __type(name: \"Node\") { name } }");
+        assert!(m.contains("introspection is disabled"), "{m}");
+        assert!(g.prepare("{ __typename node { id } }", None).is_ok());
+    }
+}

@@ -51,6 +51,12 @@ struct Inner {
     timeout: Duration,
 }
 
+#[derive(serde::Serialize)]
+struct WireRequest<'a> {
+    query: &'a str,
+    variables: &'a JsonMap,
+}
+
 #[derive(Deserialize)]
 struct WireResponse {
     #[serde(default)]
@@ -100,10 +106,10 @@ impl SubgraphTransport for RemoteTransport {
         async move {
             let inner = &self.inner;
             let sub = inner.subgraph(graph)?;
-            let body = serde_json::to_vec(&serde_json::json!({
-                "query": &*request.query,
-                "variables": &request.variables,
-            }))
+            let body = serde_json::to_vec(&WireRequest {
+                query: &request.query,
+                variables: &request.variables,
+            })
             .map_err(|_| TransportError::Invalid(sub.name.clone()))?;
             let ctx = &request.context;
             let mut req = inner
