@@ -128,7 +128,7 @@ impl GraphQLResponse {
     /// A request error: no data, one error with a code.
     pub fn request_error(message: impl Into<String>, code: ErrorCode) -> Self {
         Self {
-            errors: vec![error(message.into(), code)],
+            errors: vec![error_json(&message.into(), code)],
             data: None,
         }
     }
@@ -263,32 +263,17 @@ impl Gateway {
             )
         })?;
         let stats = Stats::of(&document, &operation.selection_set);
-        if stats.depth > limits.max_depth {
-            return Err(GraphQLResponse::request_error(
-                format!(
-                    "the operation is {} levels deep; at most {} are allowed",
-                    stats.depth, limits.max_depth
-                ),
-                ErrorCode::BadUserInput,
-            ));
-        }
-        if stats.aliases > limits.max_aliases {
-            return Err(GraphQLResponse::request_error(
-                format!(
-                    "the operation uses {} aliases; at most {} are allowed",
-                    stats.aliases, limits.max_aliases
-                ),
-                ErrorCode::BadUserInput,
-            ));
-        }
-        if stats.fields > limits.max_fields {
-            return Err(GraphQLResponse::request_error(
-                format!(
-                    "the operation selects {} fields; at most {} are allowed",
-                    stats.fields, limits.max_fields
-                ),
-                ErrorCode::BadUserInput,
-            ));
+        for (used, allowed, verb, noun) in [
+            (stats.depth, limits.max_depth, "is", "levels deep"),
+            (stats.aliases, limits.max_aliases, "uses", "aliases"),
+            (stats.fields, limits.max_fields, "selects", "fields"),
+        ] {
+            if used > allowed {
+                return Err(GraphQLResponse::request_error(
+                    format!("the operation {verb} {used} {noun}; at most {allowed} are allowed"),
+                    ErrorCode::BadUserInput,
+                ));
+            }
         }
         if stats.introspection {
             if !self.config.introspection {
@@ -498,7 +483,8 @@ fn pick(variables: &JsonMap, names: &[Name]) -> JsonMap {
         .collect()
 }
 
-fn error(message: String, code: ErrorCode) -> JsonValue {
+/// A GraphQL error object with a code and no path.
+pub fn error_json(message: &str, code: ErrorCode) -> JsonValue {
     let mut ext = JsonMap::new();
     ext.insert("code", JsonValue::String(code.as_str().into()));
     let mut e = JsonMap::new();

@@ -184,15 +184,7 @@ impl Application {
             telemetry::metrics_handle(),
             config.http,
         );
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("bind {}", config.listen))?;
-        Ok(Self {
-            listener,
-            router: http::router(state),
-            auth: Some(auth),
-            supergraph,
-        })
+        Self::bind(config.listen, state, Some(auth), supergraph).await
     }
 
     /// Builds `rialto gateway`: fetches every subgraph's SDL (waiting for them to come up),
@@ -265,14 +257,23 @@ impl Application {
             telemetry::metrics_handle(),
             config.http,
         );
-        let listener = TcpListener::bind(config.listen)
+        Self::bind(config.listen, state, None, Some(supergraph)).await
+    }
+
+    async fn bind(
+        listen: SocketAddr,
+        state: AppState,
+        auth: Option<AuthService>,
+        supergraph: Option<Arc<Supergraph>>,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(listen)
             .await
-            .with_context(|| format!("bind {}", config.listen))?;
+            .with_context(|| format!("bind {listen}"))?;
         Ok(Self {
             listener,
             router: http::router(state),
-            auth: None,
-            supergraph: Some(supergraph),
+            auth,
+            supergraph,
         })
     }
 

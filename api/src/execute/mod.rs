@@ -437,16 +437,14 @@ fn strip_locations(mut error: JsonValue) -> JsonValue {
 }
 
 fn error_at(message: &str, code: ErrorCode, path: &[Step]) -> JsonValue {
-    let mut ext = JsonMap::new();
-    ext.insert("code", JsonValue::String(code.as_str().into()));
-    let mut e = JsonMap::new();
-    e.insert("message", JsonValue::String(message.into()));
-    e.insert(
-        "path",
-        JsonValue::Array(path.iter().map(step_json).collect()),
-    );
-    e.insert("extensions", JsonValue::Object(ext));
-    JsonValue::Object(e)
+    let mut e = crate::gateway::error_json(message, code);
+    if let Some(obj) = e.as_object_mut() {
+        obj.insert(
+            "path",
+            JsonValue::Array(path.iter().map(step_json).collect()),
+        );
+    }
+    e
 }
 
 fn root_failure(root: &RootFetch, e: &TransportError) -> Vec<JsonValue> {

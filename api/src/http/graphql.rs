@@ -30,7 +30,7 @@ use super::{AppState, Endpoint};
 use crate::{
     edge,
     execute::RequestContext,
-    gateway::{Gateway, GraphQLRequest, GraphQLResponse},
+    gateway::{Gateway, GraphQLRequest, GraphQLResponse, error_json},
 };
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -566,15 +566,6 @@ fn respond(response: async_graphql::Response, media: &'static str, status: Statu
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
     resp
-}
-
-fn error_json(message: &str, code: ErrorCode) -> JsonValue {
-    let mut ext = JsonMap::new();
-    ext.insert("code", JsonValue::String(code.as_str().into()));
-    let mut e = JsonMap::new();
-    e.insert("message", JsonValue::String(message.into()));
-    e.insert("extensions", JsonValue::Object(ext));
-    JsonValue::Object(e)
 }
 
 /// A GraphQL-shaped error for a request that never reached execution.
