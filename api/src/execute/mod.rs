@@ -18,6 +18,7 @@ use std::{collections::HashMap, sync::Arc, time::Instant};
 use apollo_compiler::response::{JsonMap, JsonValue};
 use common::ErrorCode;
 use futures_util::future::join_all;
+use tracing::Instrument;
 
 pub use transport::{
     EventStream, RequestContext, SubgraphRequest, SubgraphResponse, SubgraphTransport,
@@ -189,6 +190,7 @@ impl Executor {
                     context: context.clone(),
                 },
             )
+            .instrument(tracing::debug_span!("subgraph_fetch", subgraph = %name))
             .await;
         metrics::histogram!("rialto_subgraph_fetch_duration_seconds", "subgraph" => name.clone())
             .record(started.elapsed().as_secs_f64());
