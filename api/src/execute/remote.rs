@@ -46,6 +46,8 @@ pub struct RemoteTransport {
 
 struct Inner {
     subgraphs: Vec<RemoteSubgraph>,
+    /// `subgraphs[i].url` parsed once: reqwest would parse a string URL on every call.
+    urls: Vec<reqwest::Url>,
     client: reqwest::Client,
     signer: ContextSigner,
     timeout: Duration,
@@ -77,10 +79,21 @@ impl RemoteTransport {
             .pool_max_idle_per_host(256)
             .tcp_nodelay(true)
             .timeout(timeout)
+            // A subgraph answers where it is; following a redirect would send the signed
+            // context somewhere else.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let urls = subgraphs
+            .iter()
+            .map(|s| {
+                reqwest::Url::parse(&s.url)
+                    .map_err(|e| anyhow::anyhow!("subgraph {}: bad URL {:?}: {e}", s.name, s.url))
+            })
+            .collect::<anyhow::Result<_>>()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 subgraphs,
+                urls,
                 client,
                 signer,
                 timeout,
@@ -95,6 +108,12 @@ impl Inner {
             .get(graph)
             .ok_or_else(|| TransportError::Unreachable(format!("#{graph}")))
     }
+
+    fn url(&self, graph: GraphId) -> Result<&reqwest::Url, TransportError> {
+        self.urls
+            .get(graph)
+            .ok_or_else(|| TransportError::Unreachable(format!("#{graph}")))
+    }
 }
 
 impl SubgraphTransport for RemoteTransport {
@@ -106,6 +125,7 @@ impl SubgraphTransport for RemoteTransport {
         async move {
             let inner = &self.inner;
             let sub = inner.subgraph(graph)?;
+            let url = inner.url(graph)?.clone();
             let body = serde_json::to_vec(&WireRequest {
                 query: &request.query,
                 variables: &request.variables,
@@ -114,7 +134,7 @@ impl SubgraphTransport for RemoteTransport {
             let ctx = &request.context;
             let mut req = inner
                 .client
-                .post(&sub.url)
+                .post(url)
                 .header("content-type", "application/json")
                 .header(
                     "accept",
