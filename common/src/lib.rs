@@ -5,9 +5,11 @@
 pub mod codes;
 pub mod context;
 pub mod identity;
+pub mod money;
 pub mod request;
 
 pub use codes::ErrorCode;
 pub use context::{ContextSigner, SubgraphContext};
 pub use identity::{Caller, Credential, Identity, Role, Scope};
+pub use money::MoneyError;
 pub use request::RequestMeta;

@@ -3,11 +3,20 @@
 //! it is deterministic, replayable and measurable. The matcher process (settlement,
 //! durability, recovery) is built on it.
 //!
+//! [`engine`] adds the money rules around a book (holds, payments, the ledger's postings),
+//! still without I/O; [`runner`], [`settle`] and [`leader`] are the matcher process that
+//! writes each batch of effects in one transaction and publishes [`events`].
+//!
 //! The book holds orders, not money: the settlement layer holds funds before a command
 //! reaches the book and settles from the events it emits (a market buy carries the quote
 //! budget the settlement layer holds for it).
 
 pub mod book;
+pub mod engine;
+pub mod events;
+pub mod leader;
+pub mod runner;
+pub mod settle;
 
 pub use book::{
     Book, BookConfig, BookDelta, CancelReason, Command, DoneReason, Event, InvalidConfig, OrderId,

@@ -8,5 +8,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod auth;
+mod brain;
 
 pub use auth::AuthMigrator;
+pub use brain::BrainMigrator;

@@ -1,0 +1,449 @@
+//! Writes one batch's [`Effects`] in the caller's transaction: trades, order states, balance
+//! movements, ledger entries, candles, processed marks and the outbox rows. The caller
+//! commits once for the whole batch (group commit), so a crash leaves either all of a batch
+//! or none of it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use entity::{balances, candles, commands, ledger_entries, market_events, orders, trades};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait, OnConflict},
+};
+use uuid::Uuid;
+
+use crate::{
+    Side,
+    engine::{Account, Asset, Effects, OrderState, PostingKind, Status},
+    events::{Level, MarketEvent, OrderUpdate, WireSide},
+};
+
+/// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
+const CHUNK: usize = 256;
+
+/// The candle intervals kept, with their stored names.
+pub const INTERVALS: [(&str, TimeDelta); 5] = [
+    ("M1", TimeDelta::minutes(1)),
+    ("M5", TimeDelta::minutes(5)),
+    ("M15", TimeDelta::minutes(15)),
+    ("H1", TimeDelta::hours(1)),
+    ("D1", TimeDelta::days(1)),
+];
+
+/// The identifiers the database knows a market and its assets by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketIds {
+    /// The market.
+    pub id: Uuid,
+    /// Its symbol (for topics).
+    pub symbol: String,
+    /// The base asset.
+    pub base: Uuid,
+    /// The quote asset.
+    pub quote: Uuid,
+}
+
+impl MarketIds {
+    fn asset(&self, asset: Asset) -> Uuid {
+        match asset {
+            Asset::Base => self.base,
+            Asset::Quote => self.quote,
+        }
+    }
+}
+
+/// The stored spelling of a status.
+pub fn status_str(status: Status) -> &'static str {
+    match status {
+        Status::Accepted => "accepted",
+        Status::Open => "open",
+        Status::PartiallyFilled => "partially_filled",
+        Status::Filled => "filled",
+        Status::Cancelled => "cancelled",
+        Status::Rejected => "rejected",
+    }
+}
+
+fn side_str(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+fn signed(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Writes a batch; returns the outbox rows it inserted, in sequence order, for publishing
+/// after commit. `next_seq` is the market's next event sequence and is advanced.
+///
+/// # Errors
+/// Any database error; the caller rolls back and the batch is retried from the commands.
+pub async fn write_batch<C: ConnectionTrait>(
+    db: &C,
+    market: &MarketIds,
+    fx: &Effects,
+    processed: &[i64],
+    next_seq: &mut i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<market_events::Model>, DbErr> {
+    let mut outbox: Vec<MarketEvent> = Vec::new();
+    let mut seq = || {
+        let s = *next_seq;
+        *next_seq += 1;
+        s
+    };
+
+    // Trades first: ledger entries and events refer to their ids.
+    let mut trade_ids: BTreeMap<u64, i64> = BTreeMap::new();
+    for chunk in fx.trades.chunks(CHUNK) {
+        let rows = chunk.iter().map(|t| trades::ActiveModel {
+            id: NotSet,
+            market_id: Set(market.id),
+            seq: Set(signed(t.seq)),
+            price_ticks: Set(signed(t.trade.price)),
+            qty_lots: Set(signed(t.trade.qty)),
+            value: Set(signed(t.trade.value)),
+            maker_order_id: Set(signed(t.trade.maker_order)),
+            taker_order_id: Set(signed(t.trade.taker_order)),
+            buyer_id: Set(Uuid::from_u128(t.buyer)),
+            seller_id: Set(Uuid::from_u128(t.seller)),
+            taker_side: Set(side_str(t.trade.taker_side).to_owned()),
+            maker_fee: Set(signed(t.trade.maker_fee)),
+            taker_fee: Set(signed(t.trade.taker_fee)),
+            executed_at: Set(now),
+        });
+        for row in trades::Entity::insert_many(rows)
+            .exec_with_returning(db)
+            .await?
+        {
+            trade_ids.insert(u64::try_from(row.seq).unwrap_or_default(), row.id);
+        }
+    }
+    for t in &fx.trades {
+        outbox.push(MarketEvent::Trade {
+            seq: seq(),
+            trade_id: trade_ids.get(&t.seq).copied().unwrap_or_default(),
+            trade_seq: signed(t.seq),
+            price: t.trade.price,
+            qty: t.trade.qty,
+            taker_side: t.trade.taker_side.into(),
+            executed_at: now,
+        });
+    }
+    if !fx.deltas.is_empty() {
+        outbox.push(MarketEvent::Book {
+            seq: seq(),
+            levels: fx
+                .deltas
+                .iter()
+                .map(|d| Level {
+                    side: d.side.into(),
+                    price: d.price,
+                    qty: d.qty,
+                    orders: d.orders,
+                })
+                .collect(),
+        });
+    }
+
+    // The ledger, one transaction id per engine transaction.
+    let entries: Vec<ledger_entries::ActiveModel> = fx
+        .ledger
+        .iter()
+        .flat_map(|tx| {
+            let tx_id = Uuid::now_v7();
+            tx.iter().map(move |p| (tx_id, *p))
+        })
+        .map(|(tx_id, p)| {
+            let (account, user) = match p.account {
+                Account::Available(o) => ("user:available", Some(Uuid::from_u128(o))),
+                Account::Held(o) => ("user:held", Some(Uuid::from_u128(o))),
+                Account::Fees => ("system:fees", None),
+            };
+            ledger_entries::ActiveModel {
+                id: NotSet,
+                tx_id: Set(tx_id),
+                account: Set(account.to_owned()),
+                user_id: Set(user),
+                asset_id: Set(market.asset(p.asset)),
+                amount: Set(p.amount),
+                kind: Set(match p.kind {
+                    PostingKind::Trade => "trade",
+                    PostingKind::Fee => "fee",
+                    PostingKind::Release => "release",
+                }
+                .to_owned()),
+                order_id: Set(Some(signed(p.order))),
+                trade_id: Set(p.trade_seq.and_then(|s| trade_ids.get(&s).copied())),
+                created_at: Set(now),
+            }
+        })
+        .collect();
+    for chunk in entries.chunks(CHUNK) {
+        ledger_entries::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+
+    // Balances: one upsert per (user, asset) with both deltas.
+    let mut moves: BTreeMap<(Uuid, Uuid), (i64, i64)> = BTreeMap::new();
+    for ((account, asset), delta) in fx.balance_changes() {
+        let (owner, is_held) = match account {
+            Account::Available(o) => (o, false),
+            Account::Held(o) => (o, true),
+            Account::Fees => continue,
+        };
+        let e = moves
+            .entry((Uuid::from_u128(owner), market.asset(asset)))
+            .or_default();
+        if is_held {
+            e.1 += delta;
+        } else {
+            e.0 += delta;
+        }
+    }
+    for (&(user, asset), &(available, held)) in &moves {
+        add_to_balance(db, user, asset, available, held, now).await?;
+    }
+    if !moves.is_empty() {
+        let keys: BTreeSet<(Uuid, Uuid)> = moves.keys().copied().collect();
+        let users: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = balances::Entity::find()
+            .filter(balances::Column::UserId.is_in(users))
+            .all(db)
+            .await?;
+        for b in rows
+            .into_iter()
+            .filter(|b| keys.contains(&(b.user_id, b.asset_id)))
+        {
+            outbox.push(MarketEvent::Balance {
+                seq: seq(),
+                user: b.user_id,
+                asset: b.asset_id,
+                available: b.available,
+                held: b.held,
+            });
+        }
+    }
+
+    // Orders.
+    for o in fx.orders.values() {
+        update_order(db, o, now).await?;
+        outbox.push(MarketEvent::Order {
+            seq: seq(),
+            user: Uuid::from_u128(o.owner),
+            order: OrderUpdate {
+                id: signed(o.id),
+                status: status_str(o.status).to_owned(),
+                filled_lots: signed(o.filled),
+                filled_value: signed(o.filled_value),
+                fees_paid: signed(o.fees_paid),
+                reason: o.reason.map(str::to_owned),
+            },
+        });
+    }
+
+    write_candles(db, market.id, fx, now).await?;
+
+    if !processed.is_empty() {
+        commands::Entity::update_many()
+            .col_expr(commands::Column::ProcessedAt, Expr::value(now))
+            .filter(commands::Column::Seq.is_in(processed.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+
+    let mut rows = Vec::with_capacity(outbox.len());
+    for event in &outbox {
+        rows.push(market_events::ActiveModel {
+            id: NotSet,
+            market_id: Set(market.id),
+            seq: Set(event.seq()),
+            kind: Set(event.kind().to_owned()),
+            user_id: Set(event.user()),
+            payload: Set(serde_json::to_string(event)
+                .map_err(|e| DbErr::Custom(format!("event payload: {e}")))?),
+            created_at: Set(now),
+            published_at: Set(None),
+        });
+    }
+    let mut inserted = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(CHUNK) {
+        inserted.extend(
+            market_events::Entity::insert_many(chunk.to_vec())
+                .exec_with_returning(db)
+                .await?,
+        );
+    }
+    inserted.sort_by_key(|e| e.seq);
+    Ok(inserted)
+}
+
+/// Adds signed deltas to a user's balance, creating the row if it is the first of this asset.
+/// The `CHECK >= 0` constraints refuse a move that would go negative.
+///
+/// A move with a negative part is a plain UPDATE (the database checks an INSERT's row
+/// before it resolves a conflict, so an upsert of a negative delta would always fail); a
+/// balance that does not exist then has nothing to take from.
+///
+/// # Errors
+/// A database error, including a violated check; [`DbErr::RecordNotUpdated`] when a negative
+/// move names a balance that does not exist.
+pub async fn add_to_balance<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    asset: Uuid,
+    available: i64,
+    held: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if available < 0 || held < 0 {
+        let updated = balances::Entity::update_many()
+            .col_expr(
+                balances::Column::Available,
+                Expr::col(balances::Column::Available).add(available),
+            )
+            .col_expr(
+                balances::Column::Held,
+                Expr::col(balances::Column::Held).add(held),
+            )
+            .col_expr(balances::Column::UpdatedAt, Expr::value(now))
+            .filter(balances::Column::UserId.eq(user))
+            .filter(balances::Column::AssetId.eq(asset))
+            .exec(db)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(DbErr::RecordNotUpdated);
+        }
+        return Ok(());
+    }
+    let row = balances::ActiveModel {
+        user_id: Set(user),
+        asset_id: Set(asset),
+        available: Set(available),
+        held: Set(held),
+        updated_at: Set(now),
+    };
+    balances::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([balances::Column::UserId, balances::Column::AssetId])
+                .value(
+                    balances::Column::Available,
+                    Expr::col((balances::Entity, balances::Column::Available)).add(available),
+                )
+                .value(
+                    balances::Column::Held,
+                    Expr::col((balances::Entity, balances::Column::Held)).add(held),
+                )
+                .value(balances::Column::UpdatedAt, Expr::value(now))
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+async fn update_order<C: ConnectionTrait>(
+    db: &C,
+    o: &OrderState,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    orders::Entity::update_many()
+        .col_expr(orders::Column::Status, Expr::value(status_str(o.status)))
+        .col_expr(orders::Column::FilledLots, Expr::value(signed(o.filled)))
+        .col_expr(
+            orders::Column::FilledValue,
+            Expr::value(signed(o.filled_value)),
+        )
+        .col_expr(orders::Column::FeesPaid, Expr::value(signed(o.fees_paid)))
+        .col_expr(orders::Column::HeldRemaining, Expr::value(signed(o.held)))
+        .col_expr(orders::Column::Reason, Expr::value(o.reason))
+        .col_expr(orders::Column::UpdatedAt, Expr::value(now))
+        .filter(orders::Column::Id.eq(signed(o.id)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Folds the batch's trades into the candles of every interval: read the touched buckets,
+/// merge, write back.
+async fn write_candles<C: ConnectionTrait>(
+    db: &C,
+    market: Uuid,
+    fx: &Effects,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if fx.trades.is_empty() {
+        return Ok(());
+    }
+    for (name, width) in INTERVALS {
+        let open_time = now
+            .duration_trunc(width)
+            .map_err(|e| DbErr::Custom(format!("candle time: {e}")))?;
+        let existing = candles::Entity::find_by_id((market, name.to_owned(), open_time))
+            .one(db)
+            .await?;
+        let mut c = existing.unwrap_or(candles::Model {
+            market_id: market,
+            interval: name.to_owned(),
+            open_time,
+            open: signed(fx.trades[0].trade.price),
+            high: 0,
+            low: i64::MAX,
+            close: 0,
+            volume_lots: 0,
+            trade_count: 0,
+        });
+        for t in &fx.trades {
+            let p = signed(t.trade.price);
+            c.high = Ord::max(c.high, p);
+            c.low = Ord::min(c.low, p);
+            c.close = p;
+            c.volume_lots = c.volume_lots.saturating_add(signed(t.trade.qty));
+            c.trade_count += 1;
+        }
+        let row = candles::ActiveModel {
+            market_id: Set(c.market_id),
+            interval: Set(c.interval),
+            open_time: Set(c.open_time),
+            open: Set(c.open),
+            high: Set(c.high),
+            low: Set(c.low),
+            close: Set(c.close),
+            volume_lots: Set(c.volume_lots),
+            trade_count: Set(c.trade_count),
+        };
+        candles::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    candles::Column::MarketId,
+                    candles::Column::Interval,
+                    candles::Column::OpenTime,
+                ])
+                .update_columns([
+                    candles::Column::High,
+                    candles::Column::Low,
+                    candles::Column::Close,
+                    candles::Column::VolumeLots,
+                    candles::Column::TradeCount,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Stored spelling of a side, for other modules.
+pub fn wire_side(side: &str) -> Option<WireSide> {
+    match side {
+        "buy" => Some(WireSide::Buy),
+        "sell" => Some(WireSide::Sell),
+        _ => None,
+    }
+}

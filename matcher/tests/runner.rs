@@ -1,0 +1,549 @@
+//! The matcher process on a real database (SQLite, and PostgreSQL when `DATABASE_URL` is
+//! set): commands stored as brain stores them are matched, settled in one transaction per
+//! batch, published, and survive a restart; on PostgreSQL a standby takes over a market.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use bus::{BusItem, EventBus, LocalBus};
+use chrono::Utc;
+use entity::{assets, balances, commands, ledger_entries, market_events, markets, orders, trades};
+use futures_util::StreamExt;
+use matcher::{
+    BookConfig, Side,
+    engine::{MarketRules, required_hold},
+    events::{Envelope, MarketEvent, market_topic, user_topic},
+    runner::{Matcher, MatcherConfig},
+    settle::add_to_balance,
+};
+use migration::{BrainMigrator, MigratorTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
+    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+async fn each_backend<F, Fut>(story: F)
+where
+    F: Fn(DatabaseConnection, Option<String>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut opts = ConnectOptions::new("sqlite::memory:");
+    opts.max_connections(1).min_connections(1);
+    let db = Database::connect(opts).await.unwrap();
+    BrainMigrator::up(&db, None).await.unwrap();
+    story(db.clone(), None).await;
+    db.close().await.unwrap();
+
+    let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        return;
+    };
+    let name = format!("rialto_test_{}", Uuid::new_v4().simple());
+    let admin = Database::connect(&url).await.unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let db_url = format!("{base}/{name}");
+    let db = Database::connect(&db_url).await.unwrap();
+    BrainMigrator::up(&db, None).await.unwrap();
+    story(db.clone(), Some(db_url)).await;
+    db.close().await.unwrap();
+    admin
+        .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+}
+
+/// ACME (0 decimals) against USD (2): tick 1 cent, lot 1 ACME; maker 10 bps, taker 20 bps.
+struct World {
+    db: DatabaseConnection,
+    market: Uuid,
+    acme: Uuid,
+    usd: Uuid,
+}
+
+const ALICE: Uuid = Uuid::from_u128(0xA11CE);
+const BOB: Uuid = Uuid::from_u128(0xB0B);
+const CAROL: Uuid = Uuid::from_u128(0xCA201);
+
+fn rules() -> MarketRules {
+    MarketRules {
+        book: BookConfig {
+            quote_per_tick_lot: 1,
+            maker_fee_bps: 10,
+            taker_fee_bps: 20,
+        },
+        lot_size: 1,
+    }
+}
+
+impl World {
+    async fn new(db: DatabaseConnection) -> Self {
+        let now = Utc::now();
+        let asset = |symbol: &str, decimals| assets::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            symbol: Set(symbol.into()),
+            name: Set(symbol.into()),
+            kind: Set("test".into()),
+            decimals: Set(decimals),
+            created_at: Set(now),
+        };
+        let acme = asset("ACME", 0).insert(&db).await.unwrap().id;
+        let usd = asset("USD", 2).insert(&db).await.unwrap().id;
+        let market = markets::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            symbol: Set("ACME-USD".into()),
+            base_asset_id: Set(acme),
+            quote_asset_id: Set(usd),
+            tick_size: Set(1),
+            lot_size: Set(1),
+            min_qty: Set(1),
+            quote_per_tick_lot: Set(1),
+            price_band_bps: Set(1000),
+            maker_fee_bps: Set(10),
+            taker_fee_bps: Set(20),
+            status: Set("open".into()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&db)
+        .await
+        .unwrap()
+        .id;
+        Self {
+            db,
+            market,
+            acme,
+            usd,
+        }
+    }
+
+    /// Issues `amount` of an asset to a user, as an admin's credit does.
+    async fn fund(&self, user: Uuid, asset: Uuid, amount: i64) {
+        let tx = self.db.begin().await.unwrap();
+        let id = Uuid::now_v7();
+        for (account, who, a) in [
+            ("system:issuance", None, -amount),
+            ("user:available", Some(user), amount),
+        ] {
+            entry(&tx, id, account, who, asset, a, "credit", None).await;
+        }
+        add_to_balance(&tx, user, asset, amount, 0, Utc::now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// Stores an order the way brain's placeOrder does: hold, order, command, one transaction.
+    async fn place(&self, user: Uuid, side: Side, price: i64, qty: i64) -> i64 {
+        let hold =
+            required_hold(&rules(), side, Some(price as u64), None, qty as u64).unwrap() as i64;
+        let asset = if side == Side::Buy {
+            self.usd
+        } else {
+            self.acme
+        };
+        let now = Utc::now();
+        let tx = self.db.begin().await.unwrap();
+        add_to_balance(&tx, user, asset, -hold, hold, now)
+            .await
+            .unwrap();
+        let order = orders::ActiveModel {
+            id: NotSet,
+            user_id: Set(user),
+            market_id: Set(self.market),
+            client_order_id: Set(None),
+            side: Set(if side == Side::Buy { "buy" } else { "sell" }.into()),
+            order_type: Set("limit".into()),
+            time_in_force: Set("gtc".into()),
+            post_only: Set(false),
+            price_ticks: Set(Some(price)),
+            qty_lots: Set(qty),
+            filled_lots: Set(0),
+            quote_budget: Set(None),
+            held_remaining: Set(hold),
+            filled_value: Set(0),
+            fees_paid: Set(0),
+            status: Set("accepted".into()),
+            reason: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&tx)
+        .await
+        .unwrap();
+        let id = Uuid::now_v7();
+        entry(
+            &tx,
+            id,
+            "user:available",
+            Some(user),
+            asset,
+            -hold,
+            "hold",
+            Some(order.id),
+        )
+        .await;
+        entry(
+            &tx,
+            id,
+            "user:held",
+            Some(user),
+            asset,
+            hold,
+            "hold",
+            Some(order.id),
+        )
+        .await;
+        command(&tx, self.market, "place", Some(order.id), user).await;
+        tx.commit().await.unwrap();
+        order.id
+    }
+
+    async fn cancel(&self, user: Uuid, order: i64) {
+        command(&self.db, self.market, "cancel", Some(order), user).await;
+    }
+
+    async fn balance(&self, user: Uuid, asset: Uuid) -> (i64, i64) {
+        balances::Entity::find_by_id((user, asset))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .map_or((0, 0), |b| (b.available, b.held))
+    }
+
+    async fn order(&self, id: i64) -> orders::Model {
+        orders::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Every ledger transaction balances per asset, and every balance equals its entries.
+    async fn assert_ledger_consistent(&self) {
+        let entries = ledger_entries::Entity::find().all(&self.db).await.unwrap();
+        let mut per_tx = std::collections::BTreeMap::<(Uuid, Uuid), i64>::new();
+        let mut per_account = std::collections::BTreeMap::<(Uuid, Uuid, String), i64>::new();
+        for e in &entries {
+            *per_tx.entry((e.tx_id, e.asset_id)).or_default() += e.amount;
+            if let Some(user) = e.user_id {
+                *per_account
+                    .entry((user, e.asset_id, e.account.clone()))
+                    .or_default() += e.amount;
+            }
+        }
+        assert!(per_tx.values().all(|v| *v == 0), "unbalanced: {per_tx:?}");
+        for b in balances::Entity::find().all(&self.db).await.unwrap() {
+            let sum = |account: &str| {
+                per_account
+                    .get(&(b.user_id, b.asset_id, account.into()))
+                    .copied()
+                    .unwrap_or(0)
+            };
+            assert_eq!(b.available, sum("user:available"), "available of {b:?}");
+            assert_eq!(b.held, sum("user:held"), "held of {b:?}");
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn entry(
+    db: &impl ConnectionTrait,
+    tx_id: Uuid,
+    account: &str,
+    user: Option<Uuid>,
+    asset: Uuid,
+    amount: i64,
+    kind: &str,
+    order: Option<i64>,
+) {
+    ledger_entries::ActiveModel {
+        id: NotSet,
+        tx_id: Set(tx_id),
+        account: Set(account.into()),
+        user_id: Set(user),
+        asset_id: Set(asset),
+        amount: Set(amount),
+        kind: Set(kind.into()),
+        order_id: Set(order),
+        trade_id: Set(None),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+}
+
+async fn command(
+    db: &impl ConnectionTrait,
+    market: Uuid,
+    kind: &str,
+    order: Option<i64>,
+    user: Uuid,
+) {
+    commands::ActiveModel {
+        seq: NotSet,
+        market_id: Set(market),
+        kind: Set(kind.into()),
+        order_id: Set(order),
+        user_id: Set(user),
+        created_at: Set(Utc::now()),
+        processed_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+}
+
+fn matcher(db: &DatabaseConnection, bus: Arc<dyn EventBus>) -> Matcher {
+    Matcher::new(db.clone(), bus, MatcherConfig::default())
+}
+
+async fn next_event(sub: &mut bus::Subscription) -> Envelope {
+    let item = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("an event within 5 s")
+        .expect("the subscription is open");
+    match item {
+        BusItem::Message(m) => serde_json::from_slice(&m).unwrap(),
+        BusItem::Lagged => panic!("lagged"),
+    }
+}
+
+/// Steps `m` until it owns a market (a dead leader's lock is freed when the database notices
+/// its session is gone), failing after `limit`.
+async fn claim_within(m: &mut Matcher, limit: Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        m.process_next_batch().await.unwrap();
+        if !m.owned().is_empty() {
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "no market claimed within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_traders_cross_and_everything_settles_in_one_batch() {
+    each_backend(|db, _| async move {
+        let w = World::new(db).await;
+        w.fund(ALICE, w.acme, 100).await;
+        w.fund(BOB, w.usd, 1_000_000).await;
+        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new());
+        let mut tape = bus.subscribe(&market_topic("ACME-USD")).await.unwrap();
+        let mut bobs = bus.subscribe(&user_topic(BOB)).await.unwrap();
+
+        let sell = w.place(ALICE, Side::Sell, 10_000, 10).await;
+        let buy = w.place(BOB, Side::Buy, 10_100, 4).await;
+        let mut m = matcher(&w.db, bus.clone());
+        assert_eq!(m.process_next_batch().await.unwrap(), 2);
+        assert_eq!(m.process_next_batch().await.unwrap(), 0, "nothing left");
+
+        let t = trades::Entity::find().one(&w.db).await.unwrap().unwrap();
+        assert_eq!(
+            (t.seq, t.price_ticks, t.qty_lots, t.value),
+            (1, 10_000, 4, 40_000)
+        );
+        assert_eq!(
+            (t.buyer_id, t.seller_id, t.maker_fee, t.taker_fee),
+            (BOB, ALICE, 40, 80)
+        );
+        let (sell, buy) = (w.order(sell).await, w.order(buy).await);
+        assert_eq!(
+            (sell.status.as_str(), sell.filled_lots, sell.held_remaining),
+            ("partially_filled", 4, 6)
+        );
+        assert_eq!(
+            (buy.status.as_str(), buy.filled_lots, buy.held_remaining),
+            ("filled", 4, 0)
+        );
+        // Bob paid 400.00 + 0.80 fee and has the rest back (price improvement included).
+        assert_eq!(w.balance(BOB, w.usd).await, (1_000_000 - 40_080, 0));
+        assert_eq!(w.balance(BOB, w.acme).await, (4, 0));
+        assert_eq!(w.balance(ALICE, w.usd).await, (40_000 - 40, 0));
+        assert_eq!(w.balance(ALICE, w.acme).await, (90, 6));
+        w.assert_ledger_consistent().await;
+        let processed = commands::Entity::find()
+            .filter(commands::Column::ProcessedAt.is_null())
+            .all(&w.db)
+            .await
+            .unwrap();
+        assert!(processed.is_empty());
+
+        // The tape sees the trade then the book; Bob sees his order and balances.
+        let first = next_event(&mut tape).await;
+        assert!(
+            matches!(
+                first.event,
+                MarketEvent::Trade {
+                    price: 10_000,
+                    qty: 4,
+                    ..
+                }
+            ),
+            "{first:?}"
+        );
+        let second = next_event(&mut tape).await;
+        assert!(matches!(second.event, MarketEvent::Book { .. }));
+        assert!(second.event.seq() > first.event.seq());
+        // Bob's balances (USD and ACME) come before his order, which is filled.
+        let mut kinds = Vec::new();
+        for _ in 0..3 {
+            let e = next_event(&mut bobs).await.event;
+            if let MarketEvent::Order { order, .. } = &e {
+                assert_eq!(order.status, "filled");
+            }
+            kinds.push(e.kind());
+        }
+        assert_eq!(kinds, ["balance", "balance", "order"]);
+        let unpublished = market_events::Entity::find()
+            .filter(market_events::Column::PublishedAt.is_null())
+            .all(&w.db)
+            .await
+            .unwrap();
+        assert!(unpublished.is_empty(), "{unpublished:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_cancel_releases_the_hold_and_a_stranger_cancel_changes_nothing() {
+    each_backend(|db, _| async move {
+        let w = World::new(db).await;
+        w.fund(BOB, w.usd, 100_000).await;
+        let buy = w.place(BOB, Side::Buy, 9_000, 5).await;
+        let mut m = matcher(&w.db, Arc::new(LocalBus::new()));
+        m.process_next_batch().await.unwrap();
+        assert_eq!(w.order(buy).await.status, "open");
+        assert!(w.balance(BOB, w.usd).await.1 > 0);
+
+        w.cancel(ALICE, buy).await;
+        m.process_next_batch().await.unwrap();
+        assert_eq!(w.order(buy).await.status, "open");
+
+        w.cancel(BOB, buy).await;
+        m.process_next_batch().await.unwrap();
+        let o = w.order(buy).await;
+        assert_eq!((o.status.as_str(), o.held_remaining), ("cancelled", 0));
+        assert_eq!(w.balance(BOB, w.usd).await, (100_000, 0));
+        w.assert_ledger_consistent().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_restarted_matcher_rebuilds_the_book_and_keeps_time_priority() {
+    each_backend(|db, _| async move {
+        let w = World::new(db).await;
+        w.fund(ALICE, w.acme, 100).await;
+        w.fund(BOB, w.acme, 100).await;
+        w.fund(CAROL, w.usd, 10_000_000).await;
+        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new());
+        let first = w.place(ALICE, Side::Sell, 10_000, 3).await;
+        let second = w.place(BOB, Side::Sell, 10_000, 3).await;
+        {
+            let mut m = matcher(&w.db, bus.clone());
+            m.process_next_batch().await.unwrap();
+        }
+        // The first matcher is gone; a new one must know both resting sells, Alice's first.
+        let buy = w.place(CAROL, Side::Buy, 10_000, 4).await;
+        let mut m = matcher(&w.db, bus);
+        assert_eq!(m.process_next_batch().await.unwrap(), 1);
+        assert_eq!(w.order(first).await.status, "filled");
+        let s = w.order(second).await;
+        assert_eq!((s.status.as_str(), s.filled_lots), ("partially_filled", 1));
+        assert_eq!(w.order(buy).await.status, "filled");
+        let seqs: Vec<i64> = trades::Entity::find()
+            .order_by_asc(trades::Column::Seq)
+            .all(&w.db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.seq)
+            .collect();
+        assert_eq!(seqs, vec![1, 2]);
+        w.assert_ledger_consistent().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn events_left_unpublished_by_a_crash_are_published_on_restart() {
+    each_backend(|db, _| async move {
+        let w = World::new(db).await;
+        w.fund(ALICE, w.acme, 10).await;
+        w.place(ALICE, Side::Sell, 10_000, 1).await;
+        let mut m = matcher(&w.db, Arc::new(LocalBus::new()));
+        m.process_next_batch().await.unwrap();
+        drop(m);
+        // As if the process died between commit and publish.
+        market_events::Entity::update_many()
+            .col_expr(
+                market_events::Column::PublishedAt,
+                sea_orm::sea_query::Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .exec(&w.db)
+            .await
+            .unwrap();
+        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new());
+        let mut tape = bus.subscribe(&market_topic("ACME-USD")).await.unwrap();
+        let mut restarted = matcher(&w.db, bus);
+        claim_within(&mut restarted, Duration::from_secs(2)).await;
+        assert!(restarted.publish_pending().await.unwrap() > 0);
+        assert!(matches!(
+            next_event(&mut tape).await.event,
+            MarketEvent::Book { .. }
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_standby_takes_over_when_the_leader_goes() {
+    each_backend(|db, url| async move {
+        let Some(url) = url else { return };
+        let w = World::new(db).await;
+        w.fund(ALICE, w.acme, 10).await;
+        w.fund(BOB, w.usd, 1_000_000).await;
+        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new());
+        let leader_db = Database::connect(&url).await.unwrap();
+        let standby_db = Database::connect(&url).await.unwrap();
+        let mut leader = matcher(&leader_db, bus.clone());
+        let mut standby = matcher(&standby_db, bus.clone());
+        w.place(ALICE, Side::Sell, 10_000, 2).await;
+        assert_eq!(leader.process_next_batch().await.unwrap(), 1);
+        assert_eq!(standby.process_next_batch().await.unwrap(), 0);
+        assert!(
+            standby.owned().is_empty(),
+            "the standby must not own a led market"
+        );
+
+        // The leader's process dies: its connections close, its locks go with them.
+        drop(leader);
+        leader_db.close().await.unwrap();
+        let buy = w.place(BOB, Side::Buy, 10_000, 2).await;
+        let started = std::time::Instant::now();
+        let mut processed = 0;
+        while processed == 0 && started.elapsed() < Duration::from_secs(1) {
+            processed = standby.process_next_batch().await.unwrap();
+            if processed == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        assert_eq!(
+            processed, 1,
+            "the standby settled the order within a second"
+        );
+        assert_eq!(w.order(buy).await.status, "filled");
+        w.assert_ledger_consistent().await;
+    })
+    .await;
+}

@@ -1,0 +1,22 @@
+//! The brain service's tables: assets, markets, balances, orders, the matcher's command queue,
+//! trades, the double-entry ledger, candles, the market-event outbox and the admin audit
+//! (decision record 0005, "Tables").
+
+use sea_orm_migration::prelude::*;
+
+mod m20261202_000001_create_brain_tables;
+
+/// Applies the brain tables; its history lives in `seaql_migrations_brain`, apart from auth's,
+/// so the two services can share a database or live in separate ones.
+pub struct BrainMigrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for BrainMigrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261202_000001_create_brain_tables::Migration)]
+    }
+
+    fn migration_table_name() -> DynIden {
+        Alias::new("seaql_migrations_brain").into_iden()
+    }
+}
