@@ -8,6 +8,7 @@ mod admin;
 mod federation;
 mod query;
 mod scalars;
+mod trading;
 mod types;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema, dataloader::DataLoader};
@@ -19,6 +20,7 @@ pub use admin::AdminMutation;
 pub use federation::{BalanceLoader, EntityQuery, UserAccount, UserEntity};
 pub use query::{AccountQuery, CatalogQuery};
 pub use scalars::Decimal;
+pub use trading::{TradingMutation, TradingQuery};
 pub use types::{
     AssetObject, BalanceObject, CreateAssetInput, CreateMarketInput, MarketInfo, MarketObject,
     MarketStatusGql,
@@ -28,12 +30,12 @@ pub use types::{
 /// entity resolver.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(CatalogQuery, AccountQuery, EntityQuery);
+pub struct Query(CatalogQuery, AccountQuery, TradingQuery, EntityQuery);
 
 /// The brain subgraph's root mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(AdminMutation);
+pub struct Mutation(AdminMutation, TradingMutation);
 
 /// The brain subgraph's schema type.
 pub type BrainSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -3,13 +3,18 @@
 //! nothing of GraphQL.
 //!
 //! - [`catalog`]: assets and markets (public reads; listing and halting are admin acts);
-//! - [`funding`]: balances (the caller's own, or anyone's for an admin) and admin credits.
+//! - [`funding`]: balances (the caller's own, or anyone's for an admin) and admin credits;
+//! - [`trading`]: placing and cancelling orders, the caller's orders.
 //!
 //! Every admin act writes an `admin_actions` row in the same transaction as the act.
 
 pub mod catalog;
 pub mod funding;
+pub mod trading;
 
+use std::sync::Arc;
+
+use bus::EventBus;
 use chrono::{DateTime, Utc};
 use common::{Identity, Role, Scope};
 use sea_orm::DatabaseConnection;
@@ -19,15 +24,36 @@ use crate::BrainError;
 /// The brain service: cheap to clone (the connection is a pooled handle), shared by every
 /// request. Built with [`BrainService::new`] so that fields can be added (the event bus,
 /// trading state) without touching its callers.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct BrainService {
     db: DatabaseConnection,
+    bus: Arc<dyn EventBus>,
+}
+
+impl std::fmt::Debug for BrainService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrainService").finish_non_exhaustive()
+    }
 }
 
 impl BrainService {
-    /// A service over a database migrated with `BrainMigrator`.
+    /// A service over a database migrated with `BrainMigrator`, with a bus of its own (the
+    /// matcher must share it to be woken and heard: see [`BrainService::with_bus`]).
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            bus: Arc::new(bus::LocalBus::new()),
+        }
+    }
+
+    /// The same service on the deployment's bus, where the matcher listens and publishes.
+    pub fn with_bus(self, bus: Arc<dyn EventBus>) -> Self {
+        Self { bus, ..self }
+    }
+
+    /// The event bus.
+    pub fn bus(&self) -> &Arc<dyn EventBus> {
+        &self.bus
     }
 
     /// The database, for readiness checks and for use cases in other modules.

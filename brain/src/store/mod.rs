@@ -10,6 +10,7 @@ pub mod assets;
 pub mod balances;
 pub mod ledger;
 pub mod markets;
+pub mod orders;
 
 use std::ops::Deref;
 

@@ -1,0 +1,354 @@
+//! `orders`, `commands` and `trades` queries of the trading use cases.
+
+use chrono::{DateTime, Utc};
+use entity::{commands, orders, trades};
+use matcher::{Side, TimeInForce};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::{corrupt, is_unique_violation};
+use crate::{
+    BrainError,
+    domain::order::{Order, OrderKind, OrderStatus, ValidOrder},
+};
+
+fn side_str(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+fn tif_str(tif: TimeInForce) -> &'static str {
+    match tif {
+        TimeInForce::Gtc => "gtc",
+        TimeInForce::Ioc => "ioc",
+        TimeInForce::Fok => "fok",
+    }
+}
+
+fn to_domain(m: orders::Model) -> Result<Order, BrainError> {
+    let bad = |what: &str| corrupt(format!("order {} {what}", m.id));
+    Ok(Order {
+        id: m.id,
+        user_id: m.user_id,
+        market_id: m.market_id,
+        side: match m.side.as_str() {
+            "buy" => Side::Buy,
+            "sell" => Side::Sell,
+            _ => return Err(bad("side")),
+        },
+        kind: match m.order_type.as_str() {
+            "limit" => OrderKind::Limit,
+            "market" => OrderKind::Market,
+            _ => return Err(bad("type")),
+        },
+        tif: match m.time_in_force.as_str() {
+            "gtc" => TimeInForce::Gtc,
+            "ioc" => TimeInForce::Ioc,
+            "fok" => TimeInForce::Fok,
+            _ => return Err(bad("time in force")),
+        },
+        status: OrderStatus::parse(&m.status).ok_or_else(|| bad("status"))?,
+        client_order_id: m.client_order_id,
+        post_only: m.post_only,
+        price: m.price_ticks,
+        qty: m.qty_lots,
+        filled: m.filled_lots,
+        filled_value: m.filled_value,
+        fees_paid: m.fees_paid,
+        held: m.held_remaining,
+        reason: m.reason,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+/// What inserting an order found.
+pub enum Inserted {
+    /// A new order.
+    New(Order),
+    /// The user already has an order with this client order id (a retry).
+    Existing,
+}
+
+/// Inserts an accepted order with its hold already taken, and its place command.
+///
+/// # Errors
+/// A database fault. A duplicate client order id is [`Inserted::Existing`], not an error.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    market_id: Uuid,
+    client_order_id: Option<&str>,
+    kind: OrderKind,
+    v: &ValidOrder,
+    now: DateTime<Utc>,
+) -> Result<Inserted, BrainError> {
+    let as_i64 =
+        |x: u64| i64::try_from(x).map_err(|_| BrainError::invalid("order value too large"));
+    let row = orders::ActiveModel {
+        id: NotSet,
+        user_id: Set(user_id),
+        market_id: Set(market_id),
+        client_order_id: Set(client_order_id.map(str::to_owned)),
+        side: Set(side_str(v.side).to_owned()),
+        order_type: Set(match kind {
+            OrderKind::Limit => "limit",
+            OrderKind::Market => "market",
+        }
+        .to_owned()),
+        time_in_force: Set(tif_str(v.tif).to_owned()),
+        post_only: Set(v.post_only),
+        price_ticks: Set(v.price.map(as_i64).transpose()?),
+        qty_lots: Set(as_i64(v.qty)?),
+        filled_lots: Set(0),
+        quote_budget: Set(v.quote_budget.map(as_i64).transpose()?),
+        held_remaining: Set(as_i64(v.hold)?),
+        filled_value: Set(0),
+        fees_paid: Set(0),
+        status: Set(OrderStatus::Accepted.as_str().to_owned()),
+        reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let order = match row.insert(db).await {
+        Ok(o) => o,
+        Err(e) if is_unique_violation(&e) => return Ok(Inserted::Existing),
+        Err(e) => return Err(e.into()),
+    };
+    append_command(db, market_id, "place", Some(order.id), user_id, now).await?;
+    Ok(Inserted::New(to_domain(order)?))
+}
+
+/// Appends a command to the matcher's input log.
+///
+/// # Errors
+/// A database fault.
+pub async fn append_command(
+    db: &impl ConnectionTrait,
+    market_id: Uuid,
+    kind: &str,
+    order_id: Option<i64>,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<i64, BrainError> {
+    let row = commands::ActiveModel {
+        seq: NotSet,
+        market_id: Set(market_id),
+        kind: Set(kind.to_owned()),
+        order_id: Set(order_id),
+        user_id: Set(user_id),
+        created_at: Set(now),
+        processed_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(row.seq)
+}
+
+/// One order by id.
+///
+/// # Errors
+/// A database fault or a corrupt row.
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<Order>, BrainError> {
+    orders::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+/// A user's order by its client order id.
+///
+/// # Errors
+/// A database fault or a corrupt row.
+pub async fn find_by_client_id(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    client_order_id: &str,
+) -> Result<Option<Order>, BrainError> {
+    orders::Entity::find()
+        .filter(orders::Column::UserId.eq(user_id))
+        .filter(orders::Column::ClientOrderId.eq(client_order_id))
+        .one(db)
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+/// What to list of a user's orders: newest first, after a cursor (an order id).
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    /// Only this market.
+    pub market_id: Option<Uuid>,
+    /// Only these statuses (empty: all).
+    pub statuses: Vec<OrderStatus>,
+    /// Only orders older than this id.
+    pub before_id: Option<i64>,
+    /// At most this many.
+    pub limit: u64,
+}
+
+/// A user's orders, newest first.
+///
+/// # Errors
+/// A database fault or a corrupt row.
+pub async fn of_user(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    f: &OrderFilter,
+) -> Result<Vec<Order>, BrainError> {
+    let mut q = orders::Entity::find().filter(orders::Column::UserId.eq(user_id));
+    if let Some(m) = f.market_id {
+        q = q.filter(orders::Column::MarketId.eq(m));
+    }
+    if !f.statuses.is_empty() {
+        q = q.filter(orders::Column::Status.is_in(f.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(before) = f.before_id {
+        q = q.filter(orders::Column::Id.lt(before));
+    }
+    q.order_by_desc(orders::Column::Id)
+        .limit(f.limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// The markets where a user has live orders.
+///
+/// # Errors
+/// A database fault.
+pub async fn markets_with_live_orders(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<Uuid>, BrainError> {
+    let rows = orders::Entity::find()
+        .filter(orders::Column::UserId.eq(user_id))
+        .filter(orders::Column::Status.is_in(["accepted", "open", "partially_filled"]))
+        .select_only()
+        .column(orders::Column::MarketId)
+        .distinct()
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+/// The price of a market's last trade, in ticks (the anchor of its price band).
+///
+/// # Errors
+/// A database fault.
+pub async fn last_price(
+    db: &impl ConnectionTrait,
+    market_id: Uuid,
+) -> Result<Option<u64>, BrainError> {
+    let last = trades::Entity::find()
+        .filter(trades::Column::MarketId.eq(market_id))
+        .order_by_desc(trades::Column::Seq)
+        .one(db)
+        .await?;
+    Ok(last.and_then(|t| u64::try_from(t.price_ticks).ok()))
+}
+
+/// One side of a trade, as the trader who was on it sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fill {
+    /// The trade.
+    pub trade_id: i64,
+    /// The trader's order in it.
+    pub order_id: i64,
+    /// Its market.
+    pub market_id: Uuid,
+    /// The trader bought or sold.
+    pub side: Side,
+    /// Price in ticks.
+    pub price: i64,
+    /// Lots.
+    pub qty: i64,
+    /// The trader's fee, quote minor units.
+    pub fee: i64,
+    /// Whether the trader's order was resting (maker) or incoming (taker).
+    pub maker: bool,
+    /// When.
+    pub executed_at: DateTime<Utc>,
+}
+
+fn fill_of(t: &trades::Model, user: Uuid) -> Fill {
+    let buyer = t.buyer_id == user;
+    let taker_buys = t.taker_side == "buy";
+    // The buyer is the taker when the taker bought.
+    let maker = buyer != taker_buys;
+    Fill {
+        trade_id: t.id,
+        order_id: if maker {
+            t.maker_order_id
+        } else {
+            t.taker_order_id
+        },
+        market_id: t.market_id,
+        side: if buyer { Side::Buy } else { Side::Sell },
+        price: t.price_ticks,
+        qty: t.qty_lots,
+        fee: if maker { t.maker_fee } else { t.taker_fee },
+        maker,
+        executed_at: t.executed_at,
+    }
+}
+
+/// A user's fills, newest first, older than trade `before_id`.
+///
+/// # Errors
+/// A database fault.
+pub async fn fills_of_user(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    market_id: Option<Uuid>,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<Fill>, BrainError> {
+    let mut q = trades::Entity::find().filter(
+        sea_orm::Condition::any()
+            .add(trades::Column::BuyerId.eq(user_id))
+            .add(trades::Column::SellerId.eq(user_id)),
+    );
+    if let Some(m) = market_id {
+        q = q.filter(trades::Column::MarketId.eq(m));
+    }
+    if let Some(before) = before_id {
+        q = q.filter(trades::Column::Id.lt(before));
+    }
+    let rows = q
+        .order_by_desc(trades::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows.iter().map(|t| fill_of(t, user_id)).collect())
+}
+
+/// The fills of one order (its owner's view), oldest first.
+///
+/// # Errors
+/// A database fault.
+pub async fn fills_of_order(
+    db: &impl ConnectionTrait,
+    order: &Order,
+) -> Result<Vec<Fill>, BrainError> {
+    let rows = trades::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(trades::Column::MakerOrderId.eq(order.id))
+                .add(trades::Column::TakerOrderId.eq(order.id)),
+        )
+        .order_by_asc(trades::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.iter().map(|t| fill_of(t, order.user_id)).collect())
+}

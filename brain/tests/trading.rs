@@ -1,0 +1,364 @@
+//! Trading stories through the brain schema with the real matcher running beside it on the
+//! same database and bus: SQLite in memory, and a fresh PostgreSQL database when
+//! `DATABASE_URL` is set. After every story the ledger audit must pass.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use common::{Caller, Identity, Role};
+use entity::{balances, orders};
+use matcher::runner::{Matcher, MatcherConfig};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use support::{Env, code, each_backend, exec, ok, read_key, session};
+
+/// A market ACME-USD (tick 0.01, lot 1, minimum 1, maker 10 bps, taker 20 bps) with its
+/// matcher running, and two funded traders: Alice holds 100 ACME, Bob 10,000.00 USD.
+struct Market {
+    admin: Identity,
+    alice: Identity,
+    bob: Identity,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    matcher: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Market {
+    async fn open(env: &Env) -> Self {
+        let admin = session(Role::Admin);
+        for (symbol, decimals) in [("USD", 2), ("ACME", 0)] {
+            ok(
+                env,
+                &admin,
+                "mutation($i: CreateAssetInput!) { createAsset(input: $i) { id } }",
+                json!({ "i": { "symbol": symbol, "name": symbol, "kind": "cash", "decimals": decimals } }),
+            )
+            .await;
+        }
+        ok(
+            env,
+            &admin,
+            "mutation($i: CreateMarketInput!) { createMarket(input: $i) { id } }",
+            json!({ "i": { "base": "ACME", "quote": "USD", "tickSize": "0.01", "lotSize": "1",
+                           "minQuantity": "1", "makerFeeBps": 10, "takerFeeBps": 20 } }),
+        )
+        .await;
+        let (alice, bob) = (session(Role::Trader), session(Role::Trader));
+        credit(env, &admin, &alice, "ACME", "100").await;
+        credit(env, &admin, &bob, "USD", "10000").await;
+        let matcher = Matcher::new(
+            env.db.clone(),
+            env.service.bus().clone(),
+            MatcherConfig::default(),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let matcher = tokio::spawn(matcher.run(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            admin,
+            alice,
+            bob,
+            stop: Some(stop),
+            matcher: Some(matcher),
+        }
+    }
+
+    /// Stops the matcher and checks every ledger invariant.
+    async fn close(mut self, env: &Env) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(m) = self.matcher.take() {
+            m.await.unwrap();
+        }
+        let report = brain::audit::run(&env.db).await.unwrap();
+        assert!(report.violations.is_empty(), "audit: {report}");
+    }
+}
+
+async fn credit(env: &Env, admin: &Identity, to: &Identity, asset: &str, amount: &str) {
+    ok(
+        env,
+        admin,
+        "mutation($u: ID!, $a: String!, $n: Decimal!) { creditBalance(userId: $u, asset: $a, amount: $n) { total } }",
+        json!({ "u": to.user_id.to_string(), "a": asset, "n": amount }),
+    )
+    .await;
+}
+
+const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) {
+  id clientOrderId side type timeInForce postOnly price quantity filledQuantity averagePrice
+  status reason market { symbol } fills { price quantity fee feeAsset liquidity } } }";
+
+fn limit(side: &str, price: &str, qty: &str) -> Value {
+    json!({ "i": { "market": "ACME-USD", "side": side, "type": "LIMIT", "price": price, "quantity": qty } })
+}
+
+async fn place(env: &Env, who: &Identity, input: Value) -> Value {
+    ok(env, who, PLACE, input).await["placeOrder"].clone()
+}
+
+async fn place_err(env: &Env, who: &Identity, input: Value) -> Value {
+    exec(env, Caller::Known(who.clone()), PLACE, input).await
+}
+
+/// `(available, held)` of a user's balance in `symbol`, as the API shows them.
+async fn balance(env: &Env, who: &Identity, symbol: &str) -> (String, String) {
+    let data = ok(
+        env,
+        who,
+        "{ myBalances { asset { symbol } available held } }",
+        json!({}),
+    )
+    .await;
+    data["myBalances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["asset"]["symbol"] == symbol)
+        .map_or(("0".into(), "0".into()), |b| {
+            (
+                b["available"].as_str().unwrap().into(),
+                b["held"].as_str().unwrap().into(),
+            )
+        })
+}
+
+/// Rows that a refused request must not have changed.
+async fn footprint(env: &Env) -> (u64, Vec<entity::balances::Model>) {
+    let orders = orders::Entity::find().count(&env.db).await.unwrap();
+    let mut b = balances::Entity::find().all(&env.db).await.unwrap();
+    b.sort_by_key(|b| (b.user_id, b.asset_id));
+    (orders, b)
+}
+
+#[tokio::test]
+async fn two_traders_cross_at_the_makers_price_with_fees_and_a_refund() {
+    each_backend(|env| async move {
+        let m = Market::open(&env).await;
+        let sell = place(&env, &m.alice, limit("SELL", "100", "10")).await;
+        assert_eq!(sell["status"], "OPEN", "{sell}");
+        assert_eq!(balance(&env, &m.alice, "ACME").await, ("90".into(), "10".into()));
+
+        let buy = place(&env, &m.bob, limit("BUY", "101", "4")).await;
+        assert_eq!(buy["status"], "FILLED", "{buy}");
+        assert_eq!(buy["filledQuantity"], "4");
+        assert_eq!(buy["averagePrice"], "100");
+        assert_eq!(
+            buy["fills"],
+            json!([{ "price": "100", "quantity": "4", "fee": "0.8", "feeAsset": "USD", "liquidity": "TAKER" }])
+        );
+        // Bob paid 400.00 and a 0.80 taker fee; the rest of his hold at 101 came back.
+        assert_eq!(balance(&env, &m.bob, "USD").await, ("9599.2".into(), "0".into()));
+        assert_eq!(balance(&env, &m.bob, "ACME").await, ("4".into(), "0".into()));
+        // Alice received 400.00 less her 0.40 maker fee; 6 ACME are still held.
+        assert_eq!(balance(&env, &m.alice, "USD").await, ("399.6".into(), "0".into()));
+        assert_eq!(balance(&env, &m.alice, "ACME").await, ("90".into(), "6".into()));
+
+        let orders = ok(&env, &m.alice, "{ myOrders { edges { node { id status filledQuantity } } } }", json!({})).await;
+        assert_eq!(orders["myOrders"]["edges"][0]["node"]["status"], "PARTIALLY_FILLED");
+        let fills = ok(&env, &m.alice, "{ myFills { edges { node { side liquidity fee quantity } } } }", json!({})).await;
+        assert_eq!(
+            fills["myFills"]["edges"],
+            json!([{ "node": { "side": "SELL", "liquidity": "MAKER", "fee": "0.4", "quantity": "4" } }])
+        );
+        m.close(&env).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_kind_of_bad_number_is_refused_and_changes_nothing() {
+    each_backend(|env| async move {
+        let m = Market::open(&env).await;
+        let before = footprint(&env).await;
+        let cases = [
+            limit("BUY", "100.001", "1"),
+            limit("BUY", "0", "1"),
+            limit("BUY", "-5", "1"),
+            limit("BUY", "abc", "1"),
+            limit("BUY", "1234567890123456789012345678901234567890", "1"),
+            limit("BUY", "100", "0"),
+            limit("BUY", "100", "-1"),
+            limit("BUY", "100", "1.5"),
+            limit("BUY", "100", "abc"),
+            limit("BUY", "100", "1234567890123456789012345678901234567890"),
+            limit("BUY", "1e3", "1"),
+            limit("BUY", " 100", "1"),
+            json!({ "i": { "market": "ACME-USD", "side": "BUY", "type": "LIMIT", "quantity": "1" } }),
+            json!({ "i": { "market": "ACME-USD", "side": "BUY", "type": "MARKET", "price": "1", "quantity": "1" } }),
+            json!({ "i": { "market": "ACME-USD", "side": "SELL", "type": "LIMIT", "price": "100", "quantity": "1",
+                           "clientOrderId": "has space" } }),
+        ];
+        for input in cases {
+            let resp = place_err(&env, &m.bob, input.clone()).await;
+            assert_eq!(code(&resp), "BAD_USER_INPUT", "{input} → {resp}");
+        }
+        let unknown = place_err(&env, &m.bob, json!({ "i": { "market": "NOPE-USD", "side": "BUY", "type": "LIMIT", "price": "1", "quantity": "1" } })).await;
+        assert_eq!(code(&unknown), "NOT_FOUND");
+        assert_eq!(footprint(&env).await, before, "a refused order changed something");
+        m.close(&env).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn insufficient_funds_read_only_keys_and_halted_markets_are_refused() {
+    each_backend(|env| async move {
+        let m = Market::open(&env).await;
+        let before = footprint(&env).await;
+        let broke = place_err(&env, &m.bob, limit("BUY", "100", "101")).await;
+        assert_eq!(code(&broke), "INSUFFICIENT_FUNDS", "{broke}");
+        let nothing = place_err(&env, &m.alice, limit("BUY", "100", "1")).await;
+        assert_eq!(code(&nothing), "INSUFFICIENT_FUNDS");
+        let read_only = place_err(&env, &read_key(&m.bob), limit("BUY", "100", "1")).await;
+        assert_eq!(code(&read_only), "FORBIDDEN");
+        assert_eq!(footprint(&env).await, before);
+
+        let resting = place(&env, &m.alice, limit("SELL", "100", "5")).await;
+        ok(
+            &env,
+            &m.admin,
+            "mutation { setMarketStatus(market: \"ACME-USD\", status: HALTED) { status } }",
+            json!({}),
+        )
+        .await;
+        let halted = place_err(&env, &m.bob, limit("BUY", "100", "1")).await;
+        assert_eq!(code(&halted), "MARKET_HALTED");
+        // A halted market still lets traders take their orders out.
+        let cancelled = ok(
+            &env,
+            &m.alice,
+            "mutation($id: ID!) { cancelOrder(id: $id) { status reason } }",
+            json!({ "id": resting["id"] }),
+        )
+        .await;
+        assert_eq!(
+            cancelled["cancelOrder"],
+            json!({ "status": "CANCELLED", "reason": "CANCELLED_BY_OWNER" })
+        );
+        assert_eq!(
+            balance(&env, &m.alice, "ACME").await,
+            ("100".into(), "0".into())
+        );
+        m.close(&env).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_client_order_id_returns_the_same_order() {
+    each_backend(|env| async move {
+        let m = Market::open(&env).await;
+        let mut input = limit("SELL", "100", "3");
+        input["i"]["clientOrderId"] = json!("my-sell-1");
+        let first = place(&env, &m.alice, input.clone()).await;
+        let again = place(&env, &m.alice, input).await;
+        assert_eq!(first["id"], again["id"]);
+        assert_eq!(first["clientOrderId"], "my-sell-1");
+        assert_eq!(
+            balance(&env, &m.alice, "ACME").await,
+            ("97".into(), "3".into())
+        );
+        m.close(&env).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn another_users_order_is_invisible_and_untouchable() {
+    each_backend(|env| async move {
+        let m = Market::open(&env).await;
+        let sell = place(&env, &m.alice, limit("SELL", "100", "3")).await;
+        let peek = ok(
+            &env,
+            &m.bob,
+            "query($id: ID!) { order(id: $id) { id } }",
+            json!({ "id": sell["id"] }),
+        )
+        .await;
+        assert_eq!(peek["order"], Value::Null);
+        let cancel = exec(
+            &env,
+            Caller::Known(m.bob.clone()),
+            "mutation($id: ID!) { cancelOrder(id: $id) { id } }",
+            json!({ "id": sell["id"] }),
+        )
+        .await;
+        assert_eq!(code(&cancel), "NOT_FOUND");
+        let mine = ok(
+            &env,
+            &m.bob,
+            "{ myOrders { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(mine["myOrders"]["edges"], json!([]));
+        let all = ok(
+            &env,
+            &m.bob,
+            "mutation { cancelAllOrders { id } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(all["cancelAllOrders"], json!([]));
+        let own = ok(
+            &env,
+            &m.alice,
+            "query($id: ID!) { order(id: $id) { status } }",
+            json!({ "id": sell["id"] }),
+        )
+        .await;
+        assert_eq!(own["order"]["status"], "OPEN");
+        m.close(&env).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ioc_fok_post_only_market_orders_and_self_trade_prevention() {
+    each_backend(|env| async move {
+        let m = Market::open(&env).await;
+        credit(&env, &m.admin, &m.alice, "USD", "1000").await;
+        place(&env, &m.alice, limit("SELL", "100", "5")).await;
+
+        // FOK for more than the book has: rejected, nothing traded, hold released.
+        let mut fok = limit("BUY", "100", "6");
+        fok["i"]["timeInForce"] = json!("FOK");
+        let fok = place(&env, &m.bob, fok).await;
+        assert_eq!((fok["status"].as_str(), fok["reason"].as_str()), (Some("REJECTED"), Some("FOK_NOT_FILLABLE")));
+
+        // IOC takes what is there and the rest expires.
+        let mut ioc = limit("BUY", "100", "2");
+        ioc["i"]["timeInForce"] = json!("IOC");
+        let ioc = place(&env, &m.bob, ioc).await;
+        assert_eq!(ioc["status"], "FILLED");
+
+        // Post-only that would cross is rejected.
+        let mut post = limit("BUY", "100", "1");
+        post["i"]["postOnly"] = json!(true);
+        let post = place(&env, &m.bob, post).await;
+        assert_eq!((post["status"].as_str(), post["reason"].as_str()), (Some("REJECTED"), Some("POST_ONLY_WOULD_CROSS")));
+
+        // A market buy (now that there is a last price) takes the remaining 3 and expires.
+        let market = place(&env, &m.bob, json!({ "i": { "market": "ACME-USD", "side": "BUY", "type": "MARKET", "quantity": "4" } })).await;
+        assert_eq!(market["filledQuantity"], "3", "{market}");
+        assert_eq!((market["status"].as_str(), market["reason"].as_str()), (Some("CANCELLED"), Some("MARKET_REMAINDER_EXPIRED")));
+
+        // Alice's own resting buy is cancelled when her sell would trade with it.
+        let own_bid = place(&env, &m.alice, limit("BUY", "99", "1")).await;
+        let sell = place(&env, &m.alice, limit("SELL", "99", "1")).await;
+        let own_bid = ok(&env, &m.alice, "query($id: ID!) { order(id: $id) { status reason } }", json!({ "id": own_bid["id"] })).await;
+        assert_eq!(own_bid["order"], json!({ "status": "CANCELLED", "reason": "SELF_TRADE_PREVENTED" }));
+        assert_eq!(sell["status"], "OPEN");
+
+        // Cancel all releases every hold.
+        let all = ok(&env, &m.alice, "mutation { cancelAllOrders(market: \"ACME-USD\") { status } }", json!({})).await;
+        assert_eq!(all["cancelAllOrders"], json!([{ "status": "CANCELLED" }]));
+        let (_, held) = balance(&env, &m.alice, "ACME").await;
+        assert_eq!(held, "0");
+        m.close(&env).await;
+    })
+    .await;
+}
