@@ -43,6 +43,9 @@ pub enum Command {
     Supergraph(SupergraphArgs),
     /// Apply database migrations and exit.
     Migrate(DbArgs),
+    /// Check the ledger's invariants (DESIGN.md §4.5); exits non-zero and names each
+    /// violation.
+    Audit(DbArgs),
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -360,6 +363,19 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             db::migrate(&conn).await?;
             tracing::info!("migrations applied");
             Ok(())
+        }
+        Command::Audit(db_args) => {
+            let conn = db_args.connect_auth().await?;
+            let report = brain::audit::run(&conn).await.context("read the ledger")?;
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{report}");
+            }
+            if report.violations.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!("{} ledger violation(s)", report.violations.len())
+            }
         }
         Command::Admin(AdminCommand::CreateUser(args)) => {
             let conn = args.db.connect_auth().await?;

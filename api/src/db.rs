@@ -4,7 +4,7 @@
 use std::{path::Path, time::Duration};
 
 use anyhow::Context;
-use migration::{AuthMigrator, MigratorTrait};
+use migration::{AuthMigrator, BrainMigrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 /// The embedded default: a SQLite file under the data directory.
@@ -42,11 +42,14 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .with_context(|| format!("connect to {}", redact(url)))
 }
 
-/// Applies the auth migrations.
+/// Applies the auth and brain migrations (each keeps its own history table).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     AuthMigrator::up(db, None)
         .await
-        .context("apply auth migrations")
+        .context("apply auth migrations")?;
+    BrainMigrator::up(db, None)
+        .await
+        .context("apply brain migrations")
 }
 
 /// A URL without its password, for messages.

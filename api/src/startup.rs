@@ -7,7 +7,9 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use auth::{AuthConfig, AuthService, KeySet};
+use brain::BrainService;
 use common::ContextSigner;
+use matcher::runner::{Matcher, MatcherConfig};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
@@ -109,10 +111,14 @@ pub struct Application {
     router: axum::Router,
     auth: Option<AuthService>,
     supergraph: Option<Arc<Supergraph>>,
+    /// The matcher of `rialto serve`, started by [`Application::run_until`].
+    matcher: Option<Matcher>,
 }
 
 /// The default URLs of the distributed services, printed in a supergraph made in-process.
 pub const DEFAULT_AUTH_URL: &str = "http://127.0.0.1:4001/graphql";
+/// The brain subgraph's default URL in the distributed mode.
+pub const DEFAULT_BRAIN_URL: &str = "http://127.0.0.1:4002/graphql";
 
 impl Application {
     /// Connects, migrates (if asked), loads keys and binds the listener.
@@ -136,11 +142,18 @@ impl Application {
         }
         let keys = load_keys(&config.auth, key_dir)?;
         tracing::info!(kid = keys.signing_kid(), "access tokens signed with EdDSA");
-        let auth = AuthService::new(conn, keys, config.auth.clone());
+        let auth = AuthService::new(conn.clone(), keys, config.auth.clone());
 
+        let mut matcher = None;
         let (endpoint, supergraph) = match &config.role {
             Role::All => {
-                let (transport, sources) = in_process(&auth, &config.extra_subgraphs).await?;
+                // The embedded mode's bus and cache: in process. The matcher runs beside the
+                // gateway and shares the bus with brain (wake-ups one way, events the other).
+                let (bus, _cache) = bus::local();
+                let brain = BrainService::new(conn.clone()).with_bus(bus.clone());
+                matcher = Some(Matcher::new(conn.clone(), bus, MatcherConfig::default()));
+                let (transport, sources) =
+                    in_process(&auth, &brain, &config.extra_subgraphs).await?;
                 let supergraph = Arc::new(compose::compose(&sources)?);
                 let gateway = Gateway::new(
                     supergraph.clone(),
@@ -184,7 +197,9 @@ impl Application {
             telemetry::metrics_handle(),
             config.http,
         );
-        Self::bind(config.listen, state, Some(auth), supergraph).await
+        let mut app = Self::bind(config.listen, state, Some(auth), supergraph).await?;
+        app.matcher = matcher;
+        Ok(app)
     }
 
     /// Builds `rialto gateway`: fetches every subgraph's SDL (waiting for them to come up),
@@ -274,6 +289,7 @@ impl Application {
             router: http::router(state),
             auth,
             supergraph,
+            matcher: None,
         })
     }
 
@@ -300,9 +316,21 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
+        // The matcher stops after the server has drained: no request is left waiting on it.
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let matcher = self.matcher.map(|m| {
+            tokio::spawn(m.run(async move {
+                let _ = stopped.await;
+            }))
+        });
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        let _ = stop.send(());
+        if let Some(m) = matcher {
+            let _ = m.await;
+        }
+        served?;
         Ok(())
     }
 }
@@ -317,16 +345,27 @@ fn base_url(url: &str) -> String {
 /// The subgraphs of `rialto serve`, in-process, with their SDL.
 async fn in_process(
     auth: &AuthService,
+    brain: &BrainService,
     extra: &[(String, String, LocalSubgraph)],
 ) -> anyhow::Result<(Arc<dyn SubgraphTransport>, Vec<SubgraphSource>)> {
     let auth_for_loader = auth.clone();
-    let mut subgraphs = vec![(
-        "auth".to_string(),
-        DEFAULT_AUTH_URL.to_string(),
-        LocalSubgraph::with_prepare(auth::build_schema(auth.clone(), true), move |req, _| {
-            req.data(auth::schema::user_loader(&auth_for_loader))
-        }),
-    )];
+    let brain_for_loader = brain.clone();
+    let mut subgraphs = vec![
+        (
+            "auth".to_string(),
+            DEFAULT_AUTH_URL.to_string(),
+            LocalSubgraph::with_prepare(auth::build_schema(auth.clone(), true), move |req, _| {
+                req.data(auth::schema::user_loader(&auth_for_loader))
+            }),
+        ),
+        (
+            "brain".to_string(),
+            DEFAULT_BRAIN_URL.to_string(),
+            LocalSubgraph::with_prepare(brain::build_schema(brain.clone(), true), move |req, _| {
+                req.data(brain::schema::balance_loader(&brain_for_loader))
+            }),
+        ),
+    ];
     subgraphs.extend(extra.iter().cloned());
     let transport = Arc::new(LocalTransport::new(
         subgraphs.iter().map(|(_, _, s)| s.clone()).collect(),
@@ -347,8 +386,9 @@ async fn in_process(
 pub async fn embedded_supergraph() -> anyhow::Result<Supergraph> {
     let conn = db::connect("sqlite::memory:").await?;
     let keys = KeySet::new(&auth::keys::generate_key(), &[], "rialto", "rialto-api")?;
-    let auth = AuthService::new(conn, keys, AuthConfig::default());
-    let (_, sources) = in_process(&auth, &[]).await?;
+    let auth = AuthService::new(conn.clone(), keys, AuthConfig::default());
+    let brain = BrainService::new(conn);
+    let (_, sources) = in_process(&auth, &brain, &[]).await?;
     Ok(compose::compose(&sources)?)
 }
 

@@ -362,3 +362,102 @@ async fn ioc_fok_post_only_market_orders_and_self_trade_prevention() {
     })
     .await;
 }
+
+/// Starts a subscription as `who` and forwards its events (their `data`) to a channel. The
+/// stream is polled at once, so the subscription is live before the function returns
+/// (async-graphql resolves a subscription field on the first poll).
+async fn subscribe(
+    env: &Env,
+    who: &Identity,
+    query: &str,
+) -> tokio::sync::mpsc::UnboundedReceiver<Value> {
+    use futures_util::StreamExt;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut stream = env
+        .schema
+        .execute_stream(async_graphql::Request::new(query).data(Caller::Known(who.clone())));
+    tokio::spawn(async move {
+        while let Some(resp) = stream.next().await {
+            let v = serde_json::to_value(resp).unwrap();
+            assert!(v.get("errors").is_none(), "{v}");
+            if tx.send(v["data"].clone()).is_err() {
+                break;
+            }
+        }
+    });
+    // Give the spawned task its first poll (the bus subscription happens there).
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    rx
+}
+
+/// The next `n` events of a subscription, within five seconds.
+async fn next_events(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>, n: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let v = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+            .await
+            .expect("an event within 5 s")
+            .expect("the stream is open");
+        out.push(v);
+    }
+    out
+}
+
+#[tokio::test]
+async fn my_orders_and_my_balances_see_every_change_of_their_owner_and_nothing_of_others() {
+    each_backend(|env| async move {
+        let m = Market::open(&env).await;
+        let mut alice_orders = subscribe(
+            &env,
+            &m.alice,
+            "subscription { myOrders { id status filledQuantity } }",
+        )
+        .await;
+        let mut bob_orders =
+            subscribe(&env, &m.bob, "subscription { myOrders { id status } }").await;
+        let mut bob_balances = subscribe(
+            &env,
+            &m.bob,
+            "subscription { myBalances { asset { symbol } available held } }",
+        )
+        .await;
+
+        let sell = place(&env, &m.alice, limit("SELL", "100", "5")).await;
+        let first = next_events(&mut alice_orders, 1).await;
+        assert_eq!(
+            first[0]["myOrders"],
+            json!({ "id": sell["id"], "status": "OPEN", "filledQuantity": "0" })
+        );
+
+        let buy = place(&env, &m.bob, limit("BUY", "100", "2")).await;
+        let alice_next = next_events(&mut alice_orders, 1).await;
+        assert_eq!(alice_next[0]["myOrders"]["status"], "PARTIALLY_FILLED");
+        assert_eq!(alice_next[0]["myOrders"]["filledQuantity"], "2");
+        // Bob sees only his own order: the first event on his stream is his buy, filled.
+        let bob_next = next_events(&mut bob_orders, 1).await;
+        assert_eq!(
+            bob_next[0]["myOrders"],
+            json!({ "id": buy["id"], "status": "FILLED" })
+        );
+        // And his balances after the trade: 2 ACME in, 200.40 USD out (fee 0.40).
+        let balances = next_events(&mut bob_balances, 2).await;
+        let mut seen: Vec<Value> = balances.iter().map(|b| b["myBalances"].clone()).collect();
+        seen.sort_by_key(|b| b["asset"]["symbol"].as_str().unwrap().to_owned());
+        assert_eq!(
+            seen,
+            vec![
+                json!({ "asset": { "symbol": "ACME" }, "available": "2", "held": "0" }),
+                json!({ "asset": { "symbol": "USD" }, "available": "9799.6", "held": "0" }),
+            ]
+        );
+        // Nothing of Alice's reached Bob.
+        let quiet =
+            tokio::time::timeout(std::time::Duration::from_millis(300), bob_orders.recv()).await;
+        assert!(
+            quiet.is_err(),
+            "Bob's stream carried someone else's order: {quiet:?}"
+        );
+        m.close(&env).await;
+    })
+    .await;
+}

@@ -12,4 +12,5 @@ mod robustness;
 mod sessions;
 mod sign_up_and_in;
 mod tokens;
+mod trading;
 mod websocket;

@@ -92,3 +92,41 @@ async fn an_anonymous_socket_is_anonymous() {
     let next = next_json(&mut socket).await;
     assert_eq!(next["payload"]["data"]["me"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_trader_sees_their_order_fill_live_through_the_gateway() {
+    use crate::trading::{PLACE, admin, credit, limit, list_market};
+    let app = spawn_app().await;
+    let admin = admin(&app).await;
+    list_market(&app, &admin).await;
+    let alice = app.register("alice@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    credit(&app, &admin, &alice, "ACME", "10").await;
+    credit(&app, &admin, &bob, "USD", "100").await;
+
+    let mut socket = connect(&app).await;
+    send(&mut socket, json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", bob.access_token) } })).await;
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    send(
+        &mut socket,
+        json!({ "id": "orders", "type": "subscribe", "payload": { "query": "subscription { myOrders { id status filledQuantity market { symbol } } }" } }),
+    )
+    .await;
+    // The subscription reaches the bus on the gateway's first upstream poll.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let sell = app
+        .gql(PLACE, limit("SELL", "5", "3"), Some(&alice.access_token))
+        .await;
+    assert_no_errors(&sell);
+    let buy = app
+        .gql(PLACE, limit("BUY", "5", "2"), Some(&bob.access_token))
+        .await;
+    assert_no_errors(&buy);
+    let event = next_json(&mut socket).await;
+    assert_eq!(event["type"], "next", "{event}");
+    assert_eq!(
+        event["payload"]["data"]["myOrders"],
+        json!({ "id": buy["data"]["placeOrder"]["id"], "status": "FILLED", "filledQuantity": "2", "market": { "symbol": "ACME-USD" } })
+    );
+}

@@ -6,20 +6,26 @@
 
 mod admin;
 mod federation;
+mod market_data;
 mod query;
 mod scalars;
+mod subscription;
 mod trading;
 mod types;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema, dataloader::DataLoader};
+use async_graphql::{Context, MergedObject, Schema, dataloader::DataLoader};
 use common::{Caller, Identity};
 
 use crate::{BrainError, BrainService};
 
 pub use admin::AdminMutation;
 pub use federation::{BalanceLoader, EntityQuery, UserAccount, UserEntity};
+pub use market_data::{
+    BookLevel, CandleInterval, CandleObject, MarketData, OrderBookObject, TickerObject, TradeObject,
+};
 pub use query::{AccountQuery, CatalogQuery};
 pub use scalars::Decimal;
+pub use subscription::Subscription;
 pub use trading::{TradingMutation, TradingQuery};
 pub use types::{
     AssetObject, BalanceObject, CreateAssetInput, CreateMarketInput, MarketInfo, MarketObject,
@@ -38,7 +44,7 @@ pub struct Query(CatalogQuery, AccountQuery, TradingQuery, EntityQuery);
 pub struct Mutation(AdminMutation, TradingMutation);
 
 /// The brain subgraph's schema type.
-pub type BrainSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type BrainSchema = Schema<Query, Mutation, Subscription>;
 
 /// Deepest selection accepted: deep enough for the standard introspection query, no deeper
 /// (the same limit as auth).
@@ -50,9 +56,12 @@ pub const MAX_COMPLEXITY: usize = 500;
 /// `introspection: false` refuses `__schema` and `__type` (production hardening); the
 /// federation fields still answer.
 pub fn build_schema(service: BrainService, introspection: bool) -> BrainSchema {
-    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .data(service)
         .enable_federation()
+        // The gateway composes subscriptions from `_service { sdl }`, which async-graphql
+        // prints without the Subscription type unless told.
+        .enable_subscription_in_federation()
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     if introspection {

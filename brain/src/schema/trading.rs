@@ -434,7 +434,10 @@ async fn markets(svc: &BrainService) -> Result<HashMap<uuid::Uuid, Arc<Market>>,
         .collect())
 }
 
-async fn with_market(svc: &BrainService, order: Order) -> Result<OrderObject, BrainError> {
+pub(super) async fn with_market(
+    svc: &BrainService,
+    order: Order,
+) -> Result<OrderObject, BrainError> {
     let all = markets(svc).await?;
     let market = all
         .get(&order.market_id)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_graphql::{Enum, ID, InputObject, MergedObject, Object};
 
-use super::{GqlResult, scalars::Decimal};
+use super::{GqlResult, market_data::MarketData, scalars::Decimal};
 use crate::{
     BrainError,
     domain::market::{Asset, Balance, Market, MarketStatus},
@@ -134,14 +134,16 @@ fn bps(v: u32) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
 }
 
-/// A base asset quoted in a quote asset, traded through a limit order book.
+/// A base asset quoted in a quote asset, traded through a limit order book: its listing
+/// rules ([`MarketInfo`]) and its market data ([`MarketData`]).
 #[derive(MergedObject)]
 #[graphql(name = "Market")]
-pub struct MarketObject(pub MarketInfo);
+pub struct MarketObject(pub MarketInfo, pub MarketData);
 
 impl From<Market> for MarketObject {
     fn from(m: Market) -> Self {
-        Self(MarketInfo(Arc::new(m)))
+        let m = Arc::new(m);
+        Self(MarketInfo(Arc::clone(&m)), MarketData(m))
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod catalog;
 pub mod funding;
+pub mod market_data;
 pub mod trading;
 
 use std::sync::Arc;

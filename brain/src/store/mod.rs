@@ -9,6 +9,7 @@ pub mod admin;
 pub mod assets;
 pub mod balances;
 pub mod ledger;
+pub mod market_data;
 pub mod markets;
 pub mod orders;
 

@@ -1,0 +1,171 @@
+//! Trading through the gateway of `rialto serve`: the auth and brain subgraphs in process,
+//! the matcher beside them, driven over HTTP like a client.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, Session, TestApp, assert_no_errors, error_code, spawn_app};
+
+/// Registers an account and makes it an admin (as `rialto admin create-user --role admin`
+/// would), then signs in again so the token carries the role.
+pub(crate) async fn admin(app: &TestApp) -> Session {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let s = app.register("admin@example.com").await;
+    let id: uuid::Uuid = s.user_id.parse().unwrap();
+    entity::users::Entity::update_many()
+        .col_expr(entity::users::Column::Role, Expr::value("admin"))
+        .filter(entity::users::Column::Id.eq(id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    app.login("admin@example.com", PASSWORD).await
+}
+
+async fn ok(app: &TestApp, who: &Session, query: &str, vars: Value) -> Value {
+    let body = app.gql(query, vars, Some(&who.access_token)).await;
+    assert_no_errors(&body);
+    body["data"].clone()
+}
+
+pub(crate) async fn list_market(app: &TestApp, admin: &Session) {
+    for (symbol, decimals) in [("USD", 2), ("ACME", 0)] {
+        ok(
+            app,
+            admin,
+            "mutation($i: CreateAssetInput!) { createAsset(input: $i) { id } }",
+            json!({ "i": { "symbol": symbol, "name": symbol, "kind": "cash", "decimals": decimals } }),
+        )
+        .await;
+    }
+    ok(
+        app,
+        admin,
+        "mutation($i: CreateMarketInput!) { createMarket(input: $i) { symbol } }",
+        json!({ "i": { "base": "ACME", "quote": "USD", "tickSize": "0.01", "lotSize": "1",
+                       "minQuantity": "1", "makerFeeBps": 10, "takerFeeBps": 20 } }),
+    )
+    .await;
+}
+
+pub(crate) async fn credit(
+    app: &TestApp,
+    admin: &Session,
+    to: &Session,
+    asset: &str,
+    amount: &str,
+) {
+    ok(
+        app,
+        admin,
+        "mutation($u: ID!, $a: String!, $n: Decimal!) { creditBalance(userId: $u, asset: $a, amount: $n) { total } }",
+        json!({ "u": to.user_id, "a": asset, "n": amount }),
+    )
+    .await;
+}
+
+pub(crate) const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status filledQuantity averagePrice } }";
+
+pub(crate) fn limit(side: &str, price: &str, qty: &str) -> Value {
+    json!({ "i": { "market": "ACME-USD", "side": side, "type": "LIMIT", "price": price, "quantity": qty } })
+}
+
+#[tokio::test]
+async fn two_traders_cross_through_the_gateway_and_see_their_accounts_in_one_query() {
+    let app = spawn_app().await;
+    let admin = admin(&app).await;
+    list_market(&app, &admin).await;
+    let alice = app.register("alice@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    credit(&app, &admin, &alice, "ACME", "50").await;
+    credit(&app, &admin, &bob, "USD", "1000").await;
+
+    let sell = ok(&app, &alice, PLACE, limit("SELL", "10.5", "20")).await;
+    assert_eq!(sell["placeOrder"]["status"], "OPEN");
+    let buy = ok(&app, &bob, PLACE, limit("BUY", "11", "5")).await;
+    assert_eq!(
+        buy["placeOrder"],
+        json!({ "id": buy["placeOrder"]["id"], "status": "FILLED", "filledQuantity": "5", "averagePrice": "10.5" })
+    );
+
+    // One query, two subgraphs: the email from auth, the balances and orders from brain.
+    let me = ok(
+        &app,
+        &bob,
+        "{ me { email balances { asset { symbol } available held } } myOrders { edges { node { side status } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(me["me"]["email"], "bob@example.com");
+    // 52.50 paid plus a 0.11 taker fee (20 bps of 52.50 = 0.105, rounded up).
+    assert_eq!(
+        me["me"]["balances"],
+        json!([
+            { "asset": { "symbol": "ACME" }, "available": "5", "held": "0" },
+            { "asset": { "symbol": "USD" }, "available": "947.39", "held": "0" },
+        ])
+    );
+    assert_eq!(
+        me["myOrders"]["edges"],
+        json!([{ "node": { "side": "BUY", "status": "FILLED" } }])
+    );
+
+    // Bad input through the gateway keeps its code.
+    let bad = app
+        .gql(PLACE, limit("BUY", "abc", "1"), Some(&bob.access_token))
+        .await;
+    assert_eq!(error_code(&bad), "BAD_USER_INPUT");
+    let anonymous = app.gql(PLACE, limit("BUY", "10", "1"), None).await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+
+    let report = brain::audit::run(&app.db).await.unwrap();
+    assert!(report.violations.is_empty(), "{report}");
+}
+
+/// `rialto audit` on the application's database, as an operator runs it.
+fn audit(app: &TestApp) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rialto"));
+    cmd.arg("audit").arg("--data-dir").arg(&app.data_dir);
+    match &app.database_url {
+        Some(url) => cmd.env("DATABASE_URL", url),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    cmd.output().unwrap()
+}
+
+#[tokio::test]
+async fn rialto_audit_passes_after_trading_and_names_a_tampered_balance() {
+    let app = spawn_app().await;
+    let admin = admin(&app).await;
+    list_market(&app, &admin).await;
+    let alice = app.register("alice@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    credit(&app, &admin, &alice, "ACME", "10").await;
+    credit(&app, &admin, &bob, "USD", "100").await;
+    ok(&app, &alice, PLACE, limit("SELL", "5", "4")).await;
+    ok(&app, &bob, PLACE, limit("BUY", "5", "2")).await;
+
+    let clean = audit(&app);
+    let stdout = String::from_utf8_lossy(&clean.stdout);
+    assert!(
+        clean.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    assert!(stdout.contains("no violations"), "{stdout}");
+
+    // Someone edits a balance behind the ledger's back.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let alice_id: uuid::Uuid = alice.user_id.parse().unwrap();
+    entity::balances::Entity::update_many()
+        .col_expr(entity::balances::Column::Available, Expr::value(1_000_i64))
+        .filter(entity::balances::Column::UserId.eq(alice_id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let dirty = audit(&app);
+    let stdout = String::from_utf8_lossy(&dirty.stdout);
+    assert!(!dirty.status.success(), "the audit must fail:\n{stdout}");
+    assert!(
+        stdout.contains(&alice.user_id),
+        "the violation names the user:\n{stdout}"
+    );
+}
