@@ -246,7 +246,10 @@ impl MarketData {
             .recent_trades(&self.0, limit)
             .await
             .gql()?;
-        Ok(trades.iter().map(|t| TradeObject::new(&self.0, t)).collect())
+        Ok(trades
+            .iter()
+            .map(|t| TradeObject::new(&self.0, t))
+            .collect())
     }
 
     /// Candles of one interval, oldest first: with `from`, the first `limit` opening in

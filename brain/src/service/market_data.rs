@@ -50,11 +50,7 @@ impl BrainService {
         market: &Market,
         depth: Option<i32>,
     ) -> Result<BookSnapshot, BrainError> {
-        let depth = bounded(
-            "depth",
-            depth.unwrap_or(DEFAULT_BOOK_DEPTH),
-            MAX_BOOK_DEPTH,
-        )?;
+        let depth = bounded("depth", depth.unwrap_or(DEFAULT_BOOK_DEPTH), MAX_BOOK_DEPTH)?;
         store::market_data::order_book(self.db(), market.id, depth).await
     }
 
