@@ -461,3 +461,101 @@ async fn my_orders_and_my_balances_see_every_change_of_their_owner_and_nothing_o
     })
     .await;
 }
+
+/// Events of a subscription until it has been quiet for half a second.
+async fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(Some(v)) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), rx.recv()).await
+    {
+        out.push(v);
+    }
+    out
+}
+
+/// A client's book: `price → (quantity, orders)` per side, from a snapshot and deltas.
+#[derive(Default, Debug, PartialEq)]
+struct ClientBook {
+    bids: std::collections::BTreeMap<String, (String, i64)>,
+    asks: std::collections::BTreeMap<String, (String, i64)>,
+}
+
+impl ClientBook {
+    fn apply(&mut self, update: &Value) {
+        if update["snapshot"] == true {
+            *self = Self::default();
+        }
+        for (side, book) in [("bids", &mut self.bids), ("asks", &mut self.asks)] {
+            for l in update[side].as_array().unwrap() {
+                let price = l["price"].as_str().unwrap().to_owned();
+                if l["quantity"] == "0" {
+                    book.remove(&price);
+                } else {
+                    book.insert(
+                        price,
+                        (
+                            l["quantity"].as_str().unwrap().to_owned(),
+                            l["orders"].as_i64().unwrap(),
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn of_query(book: &Value) -> Self {
+        let mut me = Self::default();
+        me.apply(&json!({ "snapshot": true, "bids": book["bids"], "asks": book["asks"] }));
+        me
+    }
+}
+
+#[tokio::test]
+async fn the_book_snapshot_then_deltas_rebuild_exactly_the_book_the_query_returns() {
+    each_backend(|env| async move {
+        let m = Market::open(&env).await;
+        // A book before anyone subscribes: three ask levels, one bid.
+        for (price, qty) in [("101", "2"), ("102", "3"), ("103", "4")] {
+            place(&env, &m.alice, limit("SELL", price, qty)).await;
+        }
+        place(&env, &m.bob, limit("BUY", "99", "5")).await;
+
+        let book = "subscription { orderBook(market: \"ACME-USD\", depth: 2) { market sequence snapshot bids { price quantity orders } asks { price quantity orders } } }";
+        let mut updates = subscribe(&env, &m.bob, book).await;
+        let mut tape = subscribe(&env, &m.bob, "subscription { trades(market: \"ACME-USD\") { price quantity takerSide sequence } }").await;
+        let first = next_events(&mut updates, 1).await.remove(0)["orderBook"].clone();
+        assert_eq!(first["snapshot"], true);
+        assert_eq!(first["asks"], json!([{ "price": "101", "quantity": "2", "orders": 1 }, { "price": "102", "quantity": "3", "orders": 1 }]));
+
+        // The best ask is taken, a level is added inside the view, one below it, and a bid.
+        place(&env, &m.bob, limit("BUY", "101", "2")).await;
+        place(&env, &m.alice, limit("SELL", "102", "1")).await;
+        place(&env, &m.alice, limit("SELL", "110", "1")).await;
+        let bid = place(&env, &m.bob, limit("BUY", "100", "1")).await;
+        ok(&env, &m.bob, "mutation($id: ID!) { cancelOrder(id: $id) { status } }", json!({ "id": bid["id"] })).await;
+
+        let mut client = ClientBook::default();
+        client.apply(&first);
+        let mut last_seq: i64 = first["sequence"].as_str().unwrap().parse().unwrap();
+        for u in drain(&mut updates).await {
+            let u = &u["orderBook"];
+            assert_eq!(u["snapshot"], false, "no resync expected: {u}");
+            let seq: i64 = u["sequence"].as_str().unwrap().parse().unwrap();
+            assert!(seq > last_seq, "sequences increase: {seq} after {last_seq}");
+            last_seq = seq;
+            client.apply(u);
+        }
+        let query = ok(&env, &m.bob, "{ market(symbol: \"ACME-USD\") { orderBook(depth: 2) { bids { price quantity orders } asks { price quantity orders } } } }", json!({})).await;
+        let expected = ClientBook::of_query(&query["market"]["orderBook"]);
+        assert_eq!(client, expected);
+        // 102 now has two orders; 103 became visible once 101 was taken.
+        assert_eq!(expected.asks.get("102"), Some(&("4".to_owned(), 2)));
+        assert!(expected.asks.contains_key("103"));
+
+        let trades = drain(&mut tape).await;
+        assert_eq!(trades.len(), 1, "{trades:?}");
+        assert_eq!(trades[0]["trades"], json!({ "price": "101", "quantity": "2", "takerSide": "BUY", "sequence": "1" }));
+        m.close(&env).await;
+    })
+    .await;
+}

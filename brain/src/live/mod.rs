@@ -5,6 +5,8 @@
 //! answers with a fresh snapshot, the account streams end with an error so the client
 //! refetches and resubscribes.
 
+pub mod book;
+
 use futures_util::{Stream, StreamExt};
 use matcher::events::Envelope;
 

@@ -54,6 +54,15 @@ impl BrainService {
         store::market_data::order_book(self.db(), market.id, depth).await
     }
 
+    /// Every level of `market`'s book with its sequence: the starting state of a live book
+    /// view, which must know the levels below what its client sees.
+    ///
+    /// # Errors
+    /// A database fault.
+    pub async fn full_book(&self, market: &Market) -> Result<BookSnapshot, BrainError> {
+        store::market_data::order_book(self.db(), market.id, u64::from(u32::MAX)).await
+    }
+
     /// The last `limit` trades of `market` (1–[`MAX_TRADES`], [`DEFAULT_TRADES`] when
     /// absent), newest first. Public.
     ///
