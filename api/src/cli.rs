@@ -10,7 +10,10 @@ use crate::{
     db,
     gateway::Limits,
     http::HttpConfig,
-    startup::{self, AppConfig, Application, GatewayAppConfig, Role, Storage, shutdown_signal},
+    startup::{
+        self, AppConfig, Application, GatewayAppConfig, Role, Storage, TradingConfig,
+        shutdown_signal,
+    },
     telemetry::{self, LogFormat},
 };
 
@@ -39,6 +42,9 @@ pub enum Command {
     /// Run the federated gateway alone (distributed mode) over subgraphs elsewhere:
     /// `--subgraph auth=http://auth:4001/graphql --subgraph brain=...`.
     Gateway(GatewayArgs),
+    /// Run a matcher alone (distributed mode): matches and settles the markets whose lock it
+    /// gets; a second one waits as a hot standby. Needs DATABASE_URL and REDIS_URL.
+    Matcher(MatcherArgs),
     /// Print the composed supergraph SDL (join v0.3), for Hive Gateway or Apollo Router.
     Supergraph(SupergraphArgs),
     /// Apply database migrations and exit.
@@ -109,6 +115,30 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub limits: Limits,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub trading: TradingConfig,
+}
+
+/// Options of `rialto matcher`.
+#[derive(Debug, Args)]
+pub struct MatcherArgs {
+    /// Database URL (postgres://...): the matcher takes each market's advisory lock there.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// Redis URL: where brain wakes the matcher and the matcher publishes its events.
+    #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key and channel (the same as brain's).
+    #[arg(
+        long = "redis-prefix",
+        env = "RIALTO_REDIS_PREFIX",
+        default_value = "rialto:"
+    )]
+    pub redis_prefix: String,
 }
 
 /// A `name=URL` pair.
@@ -303,6 +333,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 http: args.http,
                 role: Role::All,
                 limits: args.limits,
+                trading: args.trading,
                 extra_subgraphs: Vec::new(),
             })
             .await?;
@@ -323,6 +354,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                     internal_secret: args.internal_secret,
                 },
                 limits: Limits::default(),
+                trading: TradingConfig::default(),
                 extra_subgraphs: Vec::new(),
             })
             .await?;
@@ -362,6 +394,18 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             let conn = db_args.connect_auth().await?;
             db::migrate(&conn).await?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Matcher(args) => {
+            let conn = db::connect(&args.database_url).await?;
+            let bus = bus::connect_redis(&args.redis_url, &args.redis_prefix)
+                .await
+                .context("connect to REDIS_URL")?
+                .0;
+            tracing::info!("matcher up; claiming markets");
+            matcher::runner::Matcher::new(conn, bus, matcher::runner::MatcherConfig::default())
+                .run(shutdown_signal())
+                .await;
             Ok(())
         }
         Command::Audit(db_args) => {

@@ -76,9 +76,55 @@ pub struct AppConfig {
     pub role: Role,
     /// Operation limits of the gateway.
     pub limits: Limits,
+    /// The bus, the cache and the matcher of [`Role::All`].
+    pub trading: TradingConfig,
     /// More in-process subgraphs for the gateway of [`Role::All`], after the built-in ones
     /// (`(name, URL printed in the supergraph, subgraph)`); tests compose fixtures this way.
     pub extra_subgraphs: Vec<(String, String, LocalSubgraph)>,
+}
+
+/// Where trading's events and cache live, and whether this process runs the matcher.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TradingConfig {
+    /// Redis for the event bus and cache (distributed mode); in process when unset.
+    #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so deployments can share a Redis.
+    #[arg(
+        long = "redis-prefix",
+        env = "RIALTO_REDIS_PREFIX",
+        default_value = "rialto:"
+    )]
+    pub redis_prefix: String,
+    /// Do not run the matcher in this process (a separate `rialto matcher` does; needs
+    /// Redis so that the two hear each other).
+    #[arg(long = "no-matcher", env = "RIALTO_NO_MATCHER")]
+    pub no_matcher: bool,
+}
+
+impl Default for TradingConfig {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            redis_prefix: "rialto:".into(),
+            no_matcher: false,
+        }
+    }
+}
+
+impl TradingConfig {
+    /// The event bus and cache: Redis when configured, else in process.
+    ///
+    /// # Errors
+    /// Redis is configured but unreachable.
+    pub async fn connect(&self) -> anyhow::Result<(Arc<dyn bus::EventBus>, Arc<dyn bus::Cache>)> {
+        match &self.redis_url {
+            Some(url) => bus::connect_redis(url, &self.redis_prefix)
+                .await
+                .context("connect to REDIS_URL"),
+            None => Ok(bus::local()),
+        }
+    }
 }
 
 /// `rialto gateway`: the gateway alone, over subgraphs elsewhere.
@@ -147,11 +193,14 @@ impl Application {
         let mut matcher = None;
         let (endpoint, supergraph) = match &config.role {
             Role::All => {
-                // The embedded mode's bus and cache: in process. The matcher runs beside the
-                // gateway and shares the bus with brain (wake-ups one way, events the other).
-                let (bus, _cache) = bus::local();
+                // The bus and cache: in process, or Redis when configured. The matcher runs
+                // beside the gateway (unless told not to) and shares the bus with brain
+                // (wake-ups one way, events the other).
+                let (bus, _cache) = config.trading.connect().await?;
                 let brain = BrainService::new(conn.clone()).with_bus(bus.clone());
-                matcher = Some(Matcher::new(conn.clone(), bus, MatcherConfig::default()));
+                if !config.trading.no_matcher {
+                    matcher = Some(Matcher::new(conn.clone(), bus, MatcherConfig::default()));
+                }
                 let (transport, sources) =
                     in_process(&auth, &brain, &config.extra_subgraphs).await?;
                 let supergraph = Arc::new(compose::compose(&sources)?);

@@ -142,6 +142,7 @@ async fn migrate_prepares_an_empty_database_for_the_service() {
         http: Default::default(),
         role: Default::default(),
         limits: Default::default(),
+        trading: Default::default(),
         extra_subgraphs: Vec::new(),
     })
     .await

@@ -82,6 +82,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
         http: HttpConfig::default(),
         role: Role::All,
         limits: Default::default(),
+        trading: Default::default(),
         extra_subgraphs: Vec::new(),
     };
     adjust(&mut config);

@@ -169,3 +169,69 @@ async fn rialto_audit_passes_after_trading_and_names_a_tampered_balance() {
         "the violation names the user:\n{stdout}"
     );
 }
+
+/// A `rialto matcher` process on the test's database and Redis prefix.
+fn spawn_matcher(database_url: &str, redis_url: &str, prefix: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rialto"))
+        .arg("matcher")
+        .env("DATABASE_URL", database_url)
+        .env("REDIS_URL", redis_url)
+        .env("RIALTO_REDIS_PREFIX", prefix)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn when_the_leading_matcher_is_killed_the_standby_settles_the_next_order_within_a_second() {
+    let (Some(_), Some(redis)) = (
+        std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+        std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()),
+    ) else {
+        eprintln!("needs DATABASE_URL and REDIS_URL: skipped");
+        return;
+    };
+    let prefix = format!("rialto-test-{}:", uuid::Uuid::new_v4().simple());
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.trading = api::startup::TradingConfig {
+            redis_url: Some(redis.clone()),
+            redis_prefix: prefix.clone(),
+            no_matcher: true,
+        };
+    })
+    .await;
+    let db_url = app.database_url.clone().unwrap();
+    let admin = admin(&app).await;
+    list_market(&app, &admin).await;
+    let alice = app.register("alice@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    credit(&app, &admin, &alice, "ACME", "10").await;
+    credit(&app, &admin, &bob, "USD", "100").await;
+
+    // The leader is the first matcher: it has settled an order before the standby starts.
+    let mut leader = spawn_matcher(&db_url, &redis, &prefix);
+    let first = ok(&app, &alice, PLACE, limit("SELL", "5", "2")).await;
+    assert_eq!(
+        first["placeOrder"]["status"], "OPEN",
+        "the leader settles: {first}"
+    );
+    let mut standby = spawn_matcher(&db_url, &redis, &prefix);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    leader.kill().unwrap(); // SIGKILL: no clean shutdown, the lock goes with its session
+    leader.wait().unwrap();
+    let started = std::time::Instant::now();
+    let buy = ok(&app, &bob, PLACE, limit("BUY", "5", "2")).await;
+    let took = started.elapsed();
+    assert_eq!(buy["placeOrder"]["status"], "FILLED", "{buy}");
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "the standby took {took:?}"
+    );
+
+    standby.kill().unwrap();
+    standby.wait().unwrap();
+    let report = brain::audit::run(&app.db).await.unwrap();
+    assert!(report.violations.is_empty(), "{report}");
+}

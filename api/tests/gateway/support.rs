@@ -295,6 +295,7 @@ impl Stack {
                     http: Default::default(),
                     role: Role::All,
                     limits: Default::default(),
+                    trading: Default::default(),
                     extra_subgraphs: extra,
                 })
                 .await
