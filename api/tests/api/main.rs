@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod cli;
+mod crash;
 mod federation;
 mod helpers;
 mod robustness;
