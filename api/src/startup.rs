@@ -191,12 +191,14 @@ impl Application {
         let auth = AuthService::new(conn.clone(), keys, config.auth.clone());
 
         let mut matcher = None;
+        let mut trading_bus = None;
         let (endpoint, supergraph) = match &config.role {
             Role::All => {
                 // The bus and cache: in process, or Redis when configured. The matcher runs
                 // beside the gateway (unless told not to) and shares the bus with brain
                 // (wake-ups one way, events the other).
                 let (bus, _cache) = config.trading.connect().await?;
+                trading_bus = Some(bus.clone());
                 let brain = BrainService::new(conn.clone()).with_bus(bus.clone());
                 if !config.trading.no_matcher {
                     matcher = Some(Matcher::new(conn.clone(), bus, MatcherConfig::default()));
@@ -242,7 +244,10 @@ impl Application {
             endpoint,
             Authenticator::Local(auth.clone()),
             Some(auth.clone()),
-            Readiness::Database(auth.clone()),
+            Readiness::Database {
+                auth: auth.clone(),
+                bus: trading_bus,
+            },
             telemetry::metrics_handle(),
             config.http,
         );

@@ -168,13 +168,21 @@ impl Matcher {
             seqs.push(c.seq);
         }
 
+        let started = std::time::Instant::now();
         let result = self.commit(&effects, now).await;
         match result {
             Ok(outbox) => {
+                metrics::histogram!("rialto_matcher_batch_commit_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                metrics::counter!("rialto_matcher_batches_total").increment(1);
+                metrics::counter!("rialto_matcher_commands_total").increment(batch.len() as u64);
+                let trades: usize = effects.values().map(|(fx, _)| fx.trades.len()).sum();
+                metrics::counter!("rialto_matcher_trades_total").increment(trades as u64);
                 self.publish(outbox).await;
                 Ok(batch.len())
             }
             Err(e) => {
+                metrics::counter!("rialto_matcher_batch_failures_total").increment(1);
                 // The engines ran ahead of the database: rebuild them on the next step.
                 for market in effects.keys() {
                     self.markets.remove(market);
@@ -337,6 +345,7 @@ impl Matcher {
         for id in lost {
             self.markets.remove(&id);
         }
+        metrics::gauge!("rialto_matcher_markets_owned").set(self.markets.len() as f64);
         for m in all {
             if self.markets.contains_key(&m.id) {
                 continue;

@@ -138,8 +138,14 @@ pub enum Endpoint {
 /// What `/ready` checks.
 #[derive(Clone)]
 pub enum Readiness {
-    /// The database answers.
-    Database(AuthService),
+    /// The database answers; the event bus is reported too (a Redis outage degrades live
+    /// data and wake-ups but trading goes on, so it does not make the process unready).
+    Database {
+        /// Reaches the database.
+        auth: AuthService,
+        /// The trading bus, when this process has one.
+        bus: Option<Arc<dyn bus::EventBus>>,
+    },
     /// Every subgraph answers `/health`.
     Subgraphs {
         /// Their health URLs.

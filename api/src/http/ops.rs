@@ -18,11 +18,21 @@ pub async fn health() -> impl IntoResponse {
 /// balancer stops sending traffic.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     match &state.readiness {
-        Readiness::Database(auth) => match auth.db().ping().await {
-            Ok(()) => (
-                StatusCode::OK,
-                Json(serde_json::json!({ "status": "ready", "database": "ok" })),
-            ),
+        Readiness::Database { auth, bus } => match auth.db().ping().await {
+            Ok(()) => {
+                let mut body = serde_json::json!({ "status": "ready", "database": "ok" });
+                if let Some(bus) = bus {
+                    match bus.ping().await {
+                        Ok(()) => body["bus"] = "ok".into(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "readiness: event bus unreachable");
+                            body["bus"] = "unreachable".into();
+                            body["status"] = "degraded".into();
+                        }
+                    }
+                }
+                (StatusCode::OK, Json(body))
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "readiness: database unreachable");
                 (

@@ -235,3 +235,35 @@ async fn when_the_leading_matcher_is_killed_the_standby_settles_the_next_order_w
     let report = brain::audit::run(&app.db).await.unwrap();
     assert!(report.violations.is_empty(), "{report}");
 }
+
+#[tokio::test]
+async fn readiness_reports_the_event_bus_and_metrics_show_the_matcher_at_work() {
+    let app = crate::helpers::spawn_app().await;
+    let ready = app.get_json("/ready").await;
+    assert_eq!(
+        ready,
+        json!({ "status": "ready", "database": "ok", "bus": "ok" })
+    );
+
+    let admin = admin(&app).await;
+    list_market(&app, &admin).await;
+    let alice = app.register("alice@example.com").await;
+    credit(&app, &admin, &alice, "ACME", "5").await;
+    ok(&app, &alice, PLACE, limit("SELL", "5", "1")).await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "rialto_matcher_batches_total",
+        "rialto_matcher_commands_total",
+        "rialto_matcher_batch_commit_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+}
