@@ -6,86 +6,11 @@
 
 mod support;
 
-use common::{Caller, Identity, Role};
+use common::{Caller, Identity};
 use entity::{balances, orders};
-use matcher::runner::{Matcher, MatcherConfig};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
-use support::{Env, code, each_backend, exec, ok, read_key, session};
-
-/// A market ACME-USD (tick 0.01, lot 1, minimum 1, maker 10 bps, taker 20 bps) with its
-/// matcher running, and two funded traders: Alice holds 100 ACME, Bob 10,000.00 USD.
-struct Market {
-    admin: Identity,
-    alice: Identity,
-    bob: Identity,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    matcher: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Market {
-    async fn open(env: &Env) -> Self {
-        let admin = session(Role::Admin);
-        for (symbol, decimals) in [("USD", 2), ("ACME", 0)] {
-            ok(
-                env,
-                &admin,
-                "mutation($i: CreateAssetInput!) { createAsset(input: $i) { id } }",
-                json!({ "i": { "symbol": symbol, "name": symbol, "kind": "cash", "decimals": decimals } }),
-            )
-            .await;
-        }
-        ok(
-            env,
-            &admin,
-            "mutation($i: CreateMarketInput!) { createMarket(input: $i) { id } }",
-            json!({ "i": { "base": "ACME", "quote": "USD", "tickSize": "0.01", "lotSize": "1",
-                           "minQuantity": "1", "makerFeeBps": 10, "takerFeeBps": 20 } }),
-        )
-        .await;
-        let (alice, bob) = (session(Role::Trader), session(Role::Trader));
-        credit(env, &admin, &alice, "ACME", "100").await;
-        credit(env, &admin, &bob, "USD", "10000").await;
-        let matcher = Matcher::new(
-            env.db.clone(),
-            env.service.bus().clone(),
-            MatcherConfig::default(),
-        );
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let matcher = tokio::spawn(matcher.run(async move {
-            let _ = stopped.await;
-        }));
-        Self {
-            admin,
-            alice,
-            bob,
-            stop: Some(stop),
-            matcher: Some(matcher),
-        }
-    }
-
-    /// Stops the matcher and checks every ledger invariant.
-    async fn close(mut self, env: &Env) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(m) = self.matcher.take() {
-            m.await.unwrap();
-        }
-        let report = brain::audit::run(&env.db).await.unwrap();
-        assert!(report.violations.is_empty(), "audit: {report}");
-    }
-}
-
-async fn credit(env: &Env, admin: &Identity, to: &Identity, asset: &str, amount: &str) {
-    ok(
-        env,
-        admin,
-        "mutation($u: ID!, $a: String!, $n: Decimal!) { creditBalance(userId: $u, asset: $a, amount: $n) { total } }",
-        json!({ "u": to.user_id.to_string(), "a": asset, "n": amount }),
-    )
-    .await;
-}
+use support::{Env, Market, code, credit, each_backend, exec, ok, read_key};
 
 const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) {
   id clientOrderId side type timeInForce postOnly price quantity filledQuantity averagePrice

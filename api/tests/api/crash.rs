@@ -22,24 +22,12 @@ use serde_json::json;
 
 use crate::{
     helpers::{Session, TestApp},
-    trading::{PLACE, admin, credit, limit, list_market},
+    trading::{PLACE, admin, credit, limit, list_market, spawn_matcher},
 };
 
 const KILLS: usize = 20;
 const TRADERS: usize = 4;
 const SEED: u64 = 20_261_202;
-
-fn spawn_matcher(db_url: &str, redis: &str, prefix: &str) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_rialto"))
-        .arg("matcher")
-        .env("DATABASE_URL", db_url)
-        .env("REDIS_URL", redis)
-        .env("RIALTO_REDIS_PREFIX", prefix)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
-}
 
 /// One trader's seeded stream until `stop`: limit orders around 100 (some IOC, some
 /// post-only) and cancels of its own orders. Returns the ids the API acknowledged.

@@ -171,7 +171,11 @@ async fn rialto_audit_passes_after_trading_and_names_a_tampered_balance() {
 }
 
 /// A `rialto matcher` process on the test's database and Redis prefix.
-fn spawn_matcher(database_url: &str, redis_url: &str, prefix: &str) -> std::process::Child {
+pub(crate) fn spawn_matcher(
+    database_url: &str,
+    redis_url: &str,
+    prefix: &str,
+) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_rialto"))
         .arg("matcher")
         .env("DATABASE_URL", database_url)
