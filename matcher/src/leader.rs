@@ -85,7 +85,7 @@ impl Leadership {
 
     /// Checks the lock connection is alive; if it is not, every lock is gone with it and the
     /// markets are returned so the caller stops processing them.
-    pub async fn check(&mut self, _db: &DatabaseConnection) -> Vec<Uuid> {
+    pub async fn check(&mut self) -> Vec<Uuid> {
         let Self::Postgres { conn, held } = self else {
             return Vec::new();
         };
@@ -100,10 +100,6 @@ impl Leadership {
         *conn = None;
         held.drain().collect()
     }
-
-    /// Stops tracking markets (after a failed batch, so they are reloaded). Their locks stay
-    /// held: reloading them must not let a standby in between.
-    pub fn forget(&mut self, _markets: impl IntoIterator<Item = Uuid>) {}
 
     /// Releases every lock (clean shutdown: the standby takes over at once).
     pub async fn release(&mut self) {

@@ -80,6 +80,8 @@ pub struct Matcher {
     leadership: Leadership,
     markets: HashMap<Uuid, MarketState>,
     config: MatcherConfig,
+    /// When to look for markets to claim (and check held locks) next; `None`: now.
+    next_claim: Option<std::time::Instant>,
 }
 
 impl Matcher {
@@ -95,6 +97,7 @@ impl Matcher {
             leadership,
             markets: HashMap::new(),
             config,
+            next_claim: None,
         }
     }
 
@@ -187,7 +190,7 @@ impl Matcher {
                 for market in effects.keys() {
                     self.markets.remove(market);
                 }
-                self.leadership.forget(effects.keys().copied());
+                self.next_claim = None;
                 Err(e)
             }
         }
@@ -339,9 +342,19 @@ impl Matcher {
 
     /// Takes the markets whose lock this matcher can get, rebuilding each one's book from the
     /// database (recovery), and drops those whose lock it lost.
+    ///
+    /// Done at most once per idle poll (and at once after a failed batch), not before every
+    /// batch: under load that would add two round trips to each one. The batch's own fence
+    /// (see [`settle::write_batch`]) is what keeps a matcher that lost its lock from
+    /// settling twice.
     async fn claim_markets(&mut self) -> Result<(), MatcherError> {
+        let now = std::time::Instant::now();
+        if self.next_claim.is_some_and(|at| now < at) {
+            return Ok(());
+        }
+        self.next_claim = Some(now + self.config.idle_poll);
         let all = markets::Entity::find().all(&self.db).await?;
-        let lost = self.leadership.check(&self.db).await;
+        let lost = self.leadership.check().await;
         for id in lost {
             self.markets.remove(&id);
         }
@@ -358,10 +371,7 @@ impl Matcher {
                     tracing::info!(market = %m.symbol, orders = state.engine.book().len(), "market claimed");
                     self.markets.insert(m.id, state);
                 }
-                Err(e) => {
-                    self.leadership.forget([m.id]);
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
         }
         Ok(())

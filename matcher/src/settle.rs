@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::{
     Side,
     engine::{Account, Asset, Effects, OrderState, PostingKind, Status},
-    events::{Level, MarketEvent, OrderUpdate, WireSide},
+    events::{Level, MarketEvent, OrderUpdate},
 };
 
 /// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
@@ -90,6 +90,27 @@ pub async fn write_batch<C: ConnectionTrait>(
     next_seq: &mut i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<market_events::Model>, DbErr> {
+    // The fence: mark the batch's commands processed first, and only those still
+    // unprocessed. A second matcher that processed them meanwhile (it took the market's lock
+    // when ours was lost) has either committed, and we match fewer rows, or holds their row
+    // locks, and we wait for it and then match fewer rows. Either way this batch rolls back.
+    if !processed.is_empty() {
+        let marked = commands::Entity::update_many()
+            .col_expr(commands::Column::ProcessedAt, Expr::value(now))
+            .filter(commands::Column::Seq.is_in(processed.iter().copied()))
+            .filter(commands::Column::ProcessedAt.is_null())
+            .exec(db)
+            .await?;
+        if marked.rows_affected != processed.len() as u64 {
+            return Err(DbErr::Custom(format!(
+                "market {}: {} of {} commands were already processed by another matcher",
+                market.symbol,
+                processed.len() as u64 - marked.rows_affected,
+                processed.len()
+            )));
+        }
+    }
+
     let mut outbox: Vec<MarketEvent> = Vec::new();
     let mut seq = || {
         let s = *next_seq;
@@ -248,14 +269,6 @@ pub async fn write_batch<C: ConnectionTrait>(
     }
 
     write_candles(db, market.id, fx, now).await?;
-
-    if !processed.is_empty() {
-        commands::Entity::update_many()
-            .col_expr(commands::Column::ProcessedAt, Expr::value(now))
-            .filter(commands::Column::Seq.is_in(processed.iter().copied()))
-            .exec(db)
-            .await?;
-    }
 
     let mut rows = Vec::with_capacity(outbox.len());
     for event in &outbox {
@@ -437,13 +450,4 @@ async fn write_candles<C: ConnectionTrait>(
             .await?;
     }
     Ok(())
-}
-
-/// Stored spelling of a side, for other modules.
-pub fn wire_side(side: &str) -> Option<WireSide> {
-    match side {
-        "buy" => Some(WireSide::Buy),
-        "sell" => Some(WireSide::Sell),
-        _ => None,
-    }
 }

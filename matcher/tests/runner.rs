@@ -547,3 +547,50 @@ async fn on_postgres_a_standby_takes_over_when_the_leader_goes() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_batch_whose_commands_another_matcher_settled_is_refused_whole() {
+    each_backend(|db, _| async move {
+        let w = World::new(db).await;
+        w.fund(ALICE, w.acme, 10).await;
+        let sell = w.place(ALICE, Side::Sell, 10_000, 1).await;
+        let mut m = matcher(&w.db, Arc::new(LocalBus::new()));
+        m.process_next_batch().await.unwrap();
+        let seq = commands::Entity::find()
+            .one(&w.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .seq;
+        let before = market_events::Entity::find()
+            .all(&w.db)
+            .await
+            .unwrap()
+            .len();
+
+        // A matcher that lost its lock tries to write the same command's batch again.
+        let ids = matcher::settle::MarketIds {
+            id: w.market,
+            symbol: "ACME-USD".into(),
+            base: w.acme,
+            quote: w.usd,
+        };
+        let tx = w.db.begin().await.unwrap();
+        let mut next_seq = 1_000;
+        let fx = matcher::engine::Effects::default();
+        let refused =
+            matcher::settle::write_batch(&tx, &ids, &fx, &[seq], &mut next_seq, Utc::now()).await;
+        assert!(refused.is_err(), "a settled command was settled again");
+        tx.rollback().await.unwrap();
+        assert_eq!(
+            market_events::Entity::find()
+                .all(&w.db)
+                .await
+                .unwrap()
+                .len(),
+            before
+        );
+        assert_eq!(w.order(sell).await.status, "open");
+    })
+    .await;
+}
