@@ -1,10 +1,10 @@
 //! Subscriptions (graphql-transport-ws through the gateway): the caller's orders and
 //! balances as they change.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, SimpleObject, Subscription};
-use futures_util::{Stream, StreamExt};
+use futures_util::{Stream, StreamExt, stream::BoxStream};
 use matcher::events::{MarketEvent, WireSide, market_topic, user_topic};
 
 use super::{
@@ -13,9 +13,11 @@ use super::{
     trading::OrderObject,
     types::BalanceObject,
 };
+use uuid::Uuid;
+
 use crate::{
-    BrainError,
-    domain::market::{Balance, Market},
+    BrainError, BrainService,
+    domain::market::{Asset, Balance, Market},
     live::{Live, book::BookView},
     store::{
         self,
@@ -68,6 +70,37 @@ fn lagged() -> async_graphql::Error {
     BrainError::Conflict("fell behind the live stream: refetch the current state".into()).extend()
 }
 
+/// The caller's private events (orders and balances), for a caller who may read them.
+async fn account_events(
+    ctx: &Context<'_>,
+) -> async_graphql::Result<(BrainService, BoxStream<'static, Live>)> {
+    let caller = super::identity(ctx).gql()?;
+    crate::service::require_read(caller).gql()?;
+    let svc = super::service(ctx).clone();
+    let events = svc.live(&user_topic(caller.user_id)).await.gql()?.boxed();
+    Ok((svc, events))
+}
+
+/// Order `id` as the API shows it, with its market from (or added to) `markets`.
+async fn order_object(
+    svc: &BrainService,
+    markets: &mut HashMap<Uuid, Arc<Market>>,
+    id: i64,
+) -> Result<Option<OrderObject>, BrainError> {
+    let Some(order) = store::orders::find(svc.db(), id).await? else {
+        return Ok(None);
+    };
+    let market = match markets.get(&order.market_id) {
+        Some(m) => m.clone(),
+        None => {
+            let m = Arc::new(svc.market_by_id(order.market_id).await?);
+            markets.insert(order.market_id, m.clone());
+            m
+        }
+    };
+    Ok(Some(OrderObject::new(order, market)))
+}
+
 #[Subscription]
 impl Subscription {
     /// Every change to one of the caller's orders, as the matcher leaves it.
@@ -75,33 +108,29 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<OrderObject>>> {
-        let caller = super::identity(ctx).gql()?.clone();
-        crate::service::require_read(&caller).gql()?;
-        let svc = super::service(ctx).clone();
-        let events = svc.live(&user_topic(caller.user_id)).await.gql()?;
-        Ok(events
-            .filter_map(move |item| {
-                let svc = svc.clone();
-                async move {
-                    match item {
-                        Live::Lagged => Some(Err(lagged())),
-                        Live::Event(e) => match e.event {
-                            MarketEvent::Order { order, .. } => {
-                                let found = store::orders::find(svc.db(), order.id).await;
-                                match found {
-                                    Ok(Some(o)) => {
-                                        Some(super::trading::with_market(&svc, o).await.gql())
-                                    }
-                                    Ok(None) => None,
-                                    Err(e) => Some(Err(e).gql()),
-                                }
-                            }
-                            _ => None,
-                        },
+        let (svc, mut events) = account_events(ctx).await?;
+        Ok(async_stream::stream! {
+            // The markets this stream's orders are in, looked up once each.
+            let mut markets: HashMap<Uuid, Arc<Market>> = HashMap::new();
+            while let Some(item) = events.next().await {
+                let id = match item {
+                    Live::Lagged => {
+                        yield Err(lagged());
+                        continue;
                     }
+                    Live::Event(e) => match e.event {
+                        MarketEvent::Order { order, .. } => order.id,
+                        _ => continue,
+                    },
+                };
+                match order_object(&svc, &mut markets, id).await {
+                    Ok(Some(o)) => yield Ok(o),
+                    Ok(None) => {}
+                    Err(e) => yield Err(e).gql(),
                 }
-            })
-            .boxed())
+            }
+        }
+        .boxed())
     }
 
     /// Every change to one of the caller's balances.
@@ -109,43 +138,38 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<BalanceObject>>> {
-        let caller = super::identity(ctx).gql()?.clone();
-        crate::service::require_read(&caller).gql()?;
-        let svc = super::service(ctx).clone();
-        let events = svc.live(&user_topic(caller.user_id)).await.gql()?;
-        Ok(events
-            .filter_map(move |item| {
-                let svc = svc.clone();
-                async move {
-                    match item {
-                        Live::Lagged => Some(Err(lagged())),
-                        Live::Event(e) => match e.event {
-                            MarketEvent::Balance {
-                                user,
-                                asset,
-                                available,
-                                held,
-                                ..
-                            } => {
-                                let assets = store::assets::find_by_ids(svc.db(), [asset]).await;
-                                match assets {
-                                    Ok(map) => map.get(&asset).cloned().map(|asset| {
-                                        Ok(BalanceObject(Balance {
-                                            user_id: user,
-                                            asset,
-                                            available,
-                                            held,
-                                        }))
-                                    }),
-                                    Err(e) => Some(Err(e).gql()),
-                                }
-                            }
-                            _ => None,
-                        },
+        let (svc, mut events) = account_events(ctx).await?;
+        Ok(async_stream::stream! {
+            // The event carries the balance; only its asset is looked up, once each.
+            let mut assets: HashMap<Uuid, Asset> = HashMap::new();
+            while let Some(item) = events.next().await {
+                let (user, asset_id, available, held) = match item {
+                    Live::Lagged => {
+                        yield Err(lagged());
+                        continue;
+                    }
+                    Live::Event(e) => match e.event {
+                        MarketEvent::Balance { user, asset, available, held, .. } => {
+                            (user, asset, available, held)
+                        }
+                        _ => continue,
+                    },
+                };
+                if !assets.contains_key(&asset_id) {
+                    match store::assets::find_by_ids(svc.db(), [asset_id]).await {
+                        Ok(found) => assets.extend(found),
+                        Err(e) => {
+                            yield Err(e).gql();
+                            continue;
+                        }
                     }
                 }
-            })
-            .boxed())
+                if let Some(asset) = assets.get(&asset_id) {
+                    yield Ok(BalanceObject(Balance { user_id: user, asset: asset.clone(), available, held }));
+                }
+            }
+        }
+        .boxed())
     }
 
     /// Every trade of a market, as it happens.

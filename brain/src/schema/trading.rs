@@ -260,6 +260,11 @@ impl OrderObject {
 }
 
 impl OrderObject {
+    /// An order with the market that formats it.
+    pub(super) fn new(order: Order, market: Arc<Market>) -> Self {
+        Self { order, market }
+    }
+
     fn price_text(&self, ticks: i64) -> Decimal {
         Decimal(
             self.market
@@ -438,11 +443,7 @@ pub(super) async fn with_market(
     svc: &BrainService,
     order: Order,
 ) -> Result<OrderObject, BrainError> {
-    let all = markets(svc).await?;
-    let market = all
-        .get(&order.market_id)
-        .cloned()
-        .ok_or(BrainError::NotFound("market"))?;
+    let market = Arc::new(svc.market_by_id(order.market_id).await?);
     Ok(OrderObject { order, market })
 }
 
@@ -592,8 +593,11 @@ impl TradingMutation {
             post_only: input.post_only,
             client_order_id: input.client_order_id.as_deref(),
         };
-        let order = svc.place_order(caller, &input.market, &req).await.gql()?;
-        with_market(svc, order).await.gql()
+        let (order, market) = svc.place_order(caller, &input.market, &req).await.gql()?;
+        Ok(OrderObject {
+            order,
+            market: Arc::new(market),
+        })
     }
 
     /// Cancels one of the caller's orders.

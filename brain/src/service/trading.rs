@@ -53,16 +53,16 @@ impl BrainService {
         caller: &Identity,
         market_symbol: &str,
         req: &PlaceRequest<'_>,
-    ) -> Result<Order, BrainError> {
+    ) -> Result<(Order, Market), BrainError> {
         require_trade(caller)?;
-        let market = store::markets::find_by_symbol(self.db(), market_symbol)
-            .await?
-            .ok_or(BrainError::NotFound("market"))?;
+        let market = self.market_by_symbol(market_symbol).await?;
         if let Some(id) = req.client_order_id
             && let Some(existing) =
                 store::orders::find_by_client_id(self.db(), caller.user_id, id).await?
         {
-            return Ok(existing);
+            // A retry names the same market; answer with the order's own, whatever was sent.
+            let market = self.market_by_id(existing.market_id).await?;
+            return Ok((existing, market));
         }
         let last = store::orders::last_price(self.db(), market.id).await?;
         let valid = order::validate(&market.spec, req, last)?;
@@ -93,9 +93,11 @@ impl BrainService {
                 // A concurrent retry won the race: answer with its order.
                 drop(tx);
                 let id = req.client_order_id.unwrap_or_default();
-                return store::orders::find_by_client_id(self.db(), caller.user_id, id)
+                let existing = store::orders::find_by_client_id(self.db(), caller.user_id, id)
                     .await?
-                    .ok_or(BrainError::NotFound("order"));
+                    .ok_or(BrainError::NotFound("order"))?;
+                let market = self.market_by_id(existing.market_id).await?;
+                return Ok((existing, market));
             }
         };
         store::ledger::post(
@@ -114,9 +116,10 @@ impl BrainService {
         if let Some(updates) = updates.as_mut() {
             wait_for(updates, placed.id, |s| s != OrderStatus::Accepted).await;
         }
-        store::orders::find(self.db(), placed.id)
+        let order = store::orders::find(self.db(), placed.id)
             .await?
-            .ok_or(BrainError::NotFound("order"))
+            .ok_or(BrainError::NotFound("order"))?;
+        Ok((order, market))
     }
 
     /// Asks the matcher to cancel one of the caller's orders and returns it as the matcher
@@ -165,12 +168,7 @@ impl BrainService {
     ) -> Result<Vec<Order>, BrainError> {
         require_trade(caller)?;
         let markets = match market_symbol {
-            Some(symbol) => vec![
-                store::markets::find_by_symbol(self.db(), symbol)
-                    .await?
-                    .ok_or(BrainError::NotFound("market"))?
-                    .id,
-            ],
+            Some(symbol) => vec![self.market_by_symbol(symbol).await?.id],
             None => store::orders::markets_with_live_orders(self.db(), caller.user_id).await?,
         };
         let live = OrderFilter {
@@ -271,7 +269,17 @@ impl BrainService {
     /// # Errors
     /// `NOT_FOUND`, or a database fault.
     pub async fn market_by_symbol(&self, symbol: &str) -> Result<Market, BrainError> {
-        store::markets::find_by_symbol(self.db(), symbol)
+        self.market(symbol)
+            .await?
+            .ok_or(BrainError::NotFound("market"))
+    }
+
+    /// The market an order or event names by id.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`, or a database fault.
+    pub async fn market_by_id(&self, id: uuid::Uuid) -> Result<Market, BrainError> {
+        store::markets::find_by_id(self.db(), id)
             .await?
             .ok_or(BrainError::NotFound("market"))
     }
