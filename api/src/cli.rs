@@ -11,7 +11,7 @@ use crate::{
     gateway::Limits,
     http::HttpConfig,
     startup::{
-        self, AppConfig, Application, GatewayAppConfig, Role, Storage, TradingConfig,
+        self, AppConfig, Application, BrainAppConfig, GatewayAppConfig, Role, Storage, TradingConfig,
         shutdown_signal,
     },
     telemetry::{self, LogFormat},
@@ -39,6 +39,10 @@ pub enum Command {
     /// Run the auth subgraph alone (distributed mode): needs DATABASE_URL and
     /// RIALTO_JWT_SIGNING_KEY; RIALTO_INTERNAL_SECRET to trust the gateway.
     Auth(AuthArgs),
+    /// Run the brain subgraph alone (distributed mode): markets, balances, orders and market
+    /// data; needs DATABASE_URL and REDIS_URL (shared with the matcher), and
+    /// RIALTO_INTERNAL_SECRET to trust the gateway.
+    Brain(BrainArgs),
     /// Run the federated gateway alone (distributed mode) over subgraphs elsewhere:
     /// `--subgraph auth=http://auth:4001/graphql --subgraph brain=...`.
     Gateway(GatewayArgs),
@@ -128,17 +132,54 @@ pub struct MatcherArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
 
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub redis: RedisArgs,
+}
+
+/// The Redis of the distributed mode, which brain and the matcher must share.
+#[derive(Debug, Args)]
+pub struct RedisArgs {
     /// Redis URL: where brain wakes the matcher and the matcher publishes its events.
     #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: String,
 
-    /// Prefix of every Redis key and channel (the same as brain's).
+    /// Prefix of every Redis key and channel (the same for brain and the matcher).
     #[arg(
         long = "redis-prefix",
         env = "RIALTO_REDIS_PREFIX",
         default_value = "rialto:"
     )]
     pub redis_prefix: String,
+}
+
+/// Options of `rialto brain`.
+#[derive(Debug, Args)]
+pub struct BrainArgs {
+    /// Address to listen on.
+    #[arg(long, env = "RIALTO_LISTEN", default_value = "127.0.0.1:4002")]
+    pub listen: SocketAddr,
+
+    /// Database URL (postgres://...).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// Apply migrations on start (otherwise run `rialto migrate` first).
+    #[arg(long, env = "RIALTO_MIGRATE", default_value_t = false)]
+    pub migrate: bool,
+
+    /// Secret shared with the gateway (at least 32 bytes); without it, every caller is
+    /// anonymous.
+    #[arg(long, env = "RIALTO_INTERNAL_SECRET", hide_env_values = true)]
+    pub internal_secret: Option<secrecy::SecretString>,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub redis: RedisArgs,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub http: HttpConfig,
 }
 
 /// A `name=URL` pair.
@@ -361,6 +402,20 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             tracing::info!(addr = %app.local_addr()?, "auth service up");
             app.run_until(shutdown_signal()).await
         }
+        Command::Brain(args) => {
+            let app = Application::build_brain(BrainAppConfig {
+                listen: args.listen,
+                database_url: args.database_url,
+                migrate: args.migrate,
+                internal_secret: args.internal_secret,
+                redis_url: args.redis.redis_url,
+                redis_prefix: args.redis.redis_prefix,
+                http: args.http,
+            })
+            .await?;
+            tracing::info!(addr = %app.local_addr()?, "brain service up");
+            app.run_until(shutdown_signal()).await
+        }
         Command::Gateway(args) => {
             let app = Application::build_gateway(GatewayAppConfig {
                 listen: args.listen,
@@ -398,7 +453,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         }
         Command::Matcher(args) => {
             let conn = db::connect(&args.database_url).await?;
-            let bus = bus::connect_redis(&args.redis_url, &args.redis_prefix)
+            let bus = bus::connect_redis(&args.redis.redis_url, &args.redis.redis_prefix)
                 .await
                 .context("connect to REDIS_URL")?
                 .0;

@@ -151,6 +151,25 @@ pub struct GatewayAppConfig {
     pub limits: Limits,
 }
 
+/// `rialto brain`: the brain subgraph alone.
+#[derive(Debug, Clone)]
+pub struct BrainAppConfig {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// The database URL.
+    pub database_url: String,
+    /// Apply migrations on start.
+    pub migrate: bool,
+    /// The secret shared with the gateway; `None` trusts no gateway context.
+    pub internal_secret: Option<SecretString>,
+    /// Redis for the event bus and cache, shared with the matcher.
+    pub redis_url: String,
+    /// Prefix of every Redis key and channel.
+    pub redis_prefix: String,
+    /// The HTTP edge's settings.
+    pub http: HttpConfig,
+}
+
 /// A bound, ready-to-run application.
 pub struct Application {
     listener: TcpListener,
@@ -191,14 +210,14 @@ impl Application {
         let auth = AuthService::new(conn.clone(), keys, config.auth.clone());
 
         let mut matcher = None;
-        let mut trading_bus = None;
+        let mut trading = None;
         let (endpoint, supergraph) = match &config.role {
             Role::All => {
                 // The bus and cache: in process, or Redis when configured. The matcher runs
                 // beside the gateway (unless told not to) and shares the bus with brain
                 // (wake-ups one way, events the other).
-                let (bus, _cache) = config.trading.connect().await?;
-                trading_bus = Some(bus.clone());
+                let (bus, cache) = config.trading.connect().await?;
+                trading = Some((bus.clone(), cache.clone()));
                 let brain = BrainService::new(conn.clone()).with_bus(bus.clone());
                 if !config.trading.no_matcher {
                     matcher = Some(Matcher::new(conn.clone(), bus, MatcherConfig::default()));
@@ -218,24 +237,15 @@ impl Application {
                 (Endpoint::Gateway(Arc::new(gateway)), Some(supergraph))
             }
             Role::AuthSubgraph { internal_secret } => {
-                let signer = internal_secret
-                    .as_ref()
-                    .map(|s| ContextSigner::new(s.expose_secret().as_bytes()))
-                    .transpose()
-                    .context("RIALTO_INTERNAL_SECRET")?;
-                if signer.is_none() {
-                    tracing::warn!(
-                        "no internal secret: gateway contexts are not trusted, only direct credentials"
-                    );
-                }
+                let signer = context_signer(internal_secret.as_ref())?;
                 (
-                    Endpoint::AuthSubgraph {
-                        schema: auth::build_schema(
+                    Endpoint::Subgraph(http::Subgraph {
+                        schema: http::SubgraphSchema::Auth(
+                            auth::build_schema(auth.clone(), !config.http.disable_introspection),
                             auth.clone(),
-                            !config.http.disable_introspection,
                         ),
                         signer,
-                    },
+                    }),
                     None,
                 )
             }
@@ -245,8 +255,9 @@ impl Application {
             Authenticator::Local(auth.clone()),
             Some(auth.clone()),
             Readiness::Database {
-                auth: auth.clone(),
-                bus: trading_bus,
+                db: conn.clone(),
+                bus: trading.as_ref().map(|(bus, _)| bus.clone()),
+                cache: trading.map(|(_, cache)| cache),
             },
             telemetry::metrics_handle(),
             config.http,
@@ -254,6 +265,41 @@ impl Application {
         let mut app = Self::bind(config.listen, state, Some(auth), supergraph).await?;
         app.matcher = matcher;
         Ok(app)
+    }
+
+    /// Builds `rialto brain`: the brain subgraph alone, over the deployment's database and
+    /// Redis (which carries the matcher's wake-ups and events), behind a gateway.
+    pub async fn build_brain(config: BrainAppConfig) -> anyhow::Result<Self> {
+        let conn = db::connect(&config.database_url).await?;
+        if config.migrate {
+            db::migrate(&conn).await?;
+        }
+        let (bus, cache) = bus::connect_redis(&config.redis_url, &config.redis_prefix)
+            .await
+            .context("connect to REDIS_URL")?;
+        let brain = BrainService::new(conn.clone()).with_bus(bus.clone());
+        let endpoint = Endpoint::Subgraph(http::Subgraph {
+            schema: http::SubgraphSchema::Brain(
+                brain::build_schema(brain.clone(), !config.http.disable_introspection),
+                brain,
+            ),
+            signer: context_signer(config.internal_secret.as_ref())?,
+        });
+        let state = AppState::new(
+            endpoint,
+            // No credentials are checked here: callers come through the gateway, whose
+            // signed context names them; a direct caller is anonymous (public reads only).
+            Authenticator::None,
+            None,
+            Readiness::Database {
+                db: conn,
+                bus: Some(bus),
+                cache: Some(cache),
+            },
+            telemetry::metrics_handle(),
+            config.http,
+        );
+        Self::bind(config.listen, state, None, None).await
     }
 
     /// Builds `rialto gateway`: fetches every subgraph's SDL (waiting for them to come up),
@@ -387,6 +433,19 @@ impl Application {
         served?;
         Ok(())
     }
+}
+
+/// The verifier of gateway contexts, from the shared secret; without one a subgraph trusts
+/// no context and accepts direct credentials only.
+fn context_signer(secret: Option<&SecretString>) -> anyhow::Result<Option<ContextSigner>> {
+    let signer = secret
+        .map(|s| ContextSigner::new(s.expose_secret().as_bytes()))
+        .transpose()
+        .context("RIALTO_INTERNAL_SECRET")?;
+    if signer.is_none() {
+        tracing::warn!("no internal secret: gateway contexts are not trusted, only direct credentials");
+    }
+    Ok(signer)
 }
 
 /// `http://host:port/graphql` → `http://host:port`.

@@ -26,7 +26,7 @@ use axum::{
 };
 use common::{Caller, ErrorCode, RequestMeta, context::CONTEXT_HEADER};
 
-use super::{AppState, Endpoint};
+use super::{AppState, Endpoint, Subgraph};
 use crate::{
     edge,
     execute::RequestContext,
@@ -139,7 +139,7 @@ async fn upgrade(state: AppState, req: Request, peer: Option<SocketAddr>) -> Res
                 })
                 .into_response()
         }
-        Endpoint::AuthSubgraph { .. } => upgrade
+        Endpoint::Subgraph(_) => upgrade
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
             .on_upgrade(move |socket| super::ws::serve(socket, state, protocol, meta))
             .into_response(),
@@ -225,21 +225,12 @@ pub async fn post(State(state): State<AppState>, req: Request) -> Response {
             };
             run_gateway(&state, &gateway, &headers, peer, requests, batch, media).await
         }
-        Endpoint::AuthSubgraph { schema, signer } => {
+        Endpoint::Subgraph(subgraph) => {
             let request = match parse_subgraph_request(&bytes) {
                 Ok(r) => r,
                 Err(message) => return request_error(StatusCode::BAD_REQUEST, &message, media),
             };
-            run_subgraph(
-                &state,
-                &schema,
-                signer.as_ref(),
-                &headers,
-                peer,
-                request,
-                media,
-            )
-            .await
+            run_subgraph(&state, &subgraph, &headers, peer, request, media).await
         }
     }
 }
@@ -429,8 +420,7 @@ fn finish(response: &mut GraphQLResponse, request_id: Option<&str>) {
 
 async fn run_subgraph(
     state: &AppState,
-    schema: &auth::AuthSchema,
-    signer: Option<&common::ContextSigner>,
+    subgraph: &Subgraph,
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
     request: async_graphql::Request,
@@ -440,7 +430,7 @@ async fn run_subgraph(
     let from_gateway = headers
         .get(CONTEXT_HEADER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|token| match signer.map(|s| s.verify(token)) {
+        .and_then(|token| match subgraph.signer.as_ref().map(|s| s.verify(token)) {
             Some(Ok(ctx)) => Some(ctx),
             _ => {
                 tracing::warn!("a subgraph context that does not verify; ignored");
@@ -473,16 +463,10 @@ async fn run_subgraph(
         }
     };
     let request_id = meta.request_id.clone();
-    let Some(auth) = &state.auth else {
-        return request_error(StatusCode::NOT_FOUND, "no subgraph here", media);
-    };
     let operation = operation_label(request.operation_name.as_deref());
-    let request = request
-        .data(meta)
-        .data(auth::schema::user_loader(auth))
-        .data(caller);
+    let request = subgraph.schema.prepare(request.data(meta).data(caller));
     let started = Instant::now();
-    let mut response = schema.execute(request).await;
+    let mut response = subgraph.schema.execute(request).await;
     metrics::histogram!("rialto_graphql_request_duration_seconds", "operation" => operation.clone())
         .record(started.elapsed().as_secs_f64());
     metrics::counter!("rialto_graphql_requests_total", "operation" => operation).increment(1);

@@ -10,7 +10,7 @@ use axum::{
 };
 use common::context::CONTEXT_HEADER;
 
-use super::{AppState, Endpoint};
+use super::{AppState, Endpoint, Subgraph, SubgraphSchema};
 
 /// The question.
 #[derive(serde::Deserialize)]
@@ -24,13 +24,10 @@ pub async fn identity(
     headers: HeaderMap,
     Json(question): Json<IdentityQuestion>,
 ) -> Response {
-    let (
-        Endpoint::AuthSubgraph {
-            signer: Some(signer),
-            ..
-        },
-        Some(auth),
-    ) = (&state.endpoint, &state.auth)
+    let Endpoint::Subgraph(Subgraph {
+        schema: SubgraphSchema::Auth(_, auth),
+        signer: Some(signer),
+    }) = &state.endpoint
     else {
         return StatusCode::NOT_FOUND.into_response();
     };

@@ -9,14 +9,15 @@ mod graphql;
 mod internal;
 mod limits;
 mod ops;
+mod subgraph;
 mod ws;
 
 pub use graphql::operation_label;
+pub use subgraph::{Subgraph, SubgraphSchema};
 
 use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
-use auth::{AuthSchema, AuthService};
-use common::ContextSigner;
+use auth::AuthService;
 
 use crate::{edge::Authenticator, gateway::Gateway};
 use axum::{
@@ -124,27 +125,23 @@ impl Default for HttpConfig {
 pub enum Endpoint {
     /// The federated gateway (`rialto serve`, `rialto gateway`).
     Gateway(Arc<Gateway>),
-    /// The auth subgraph itself (`rialto auth`), behind a gateway. A request carrying a
-    /// context the gateway signed runs as that context's caller; one without (a client or
-    /// another router calling directly) is authenticated and limited here.
-    AuthSubgraph {
-        /// The auth schema.
-        schema: AuthSchema,
-        /// Verifies gateway contexts; `None` accepts direct calls only.
-        signer: Option<ContextSigner>,
-    },
+    /// One subgraph itself (`rialto auth`, `rialto brain`), behind a gateway.
+    Subgraph(Subgraph),
 }
 
 /// What `/ready` checks.
 #[derive(Clone)]
 pub enum Readiness {
-    /// The database answers; the event bus is reported too (a Redis outage degrades live
-    /// data and wake-ups but trading goes on, so it does not make the process unready).
+    /// The database answers; the event bus and cache are reported too (a Redis outage
+    /// degrades live data, wake-ups and hot reads, but trading goes on, so it does not make
+    /// the process unready).
     Database {
         /// Reaches the database.
-        auth: AuthService,
+        db: sea_orm::DatabaseConnection,
         /// The trading bus, when this process has one.
         bus: Option<Arc<dyn bus::EventBus>>,
+        /// The hot-read cache, when this process has one.
+        cache: Option<Arc<dyn bus::Cache>>,
     },
     /// Every subgraph answers `/health`.
     Subgraphs {

@@ -18,18 +18,14 @@ pub async fn health() -> impl IntoResponse {
 /// balancer stops sending traffic.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     match &state.readiness {
-        Readiness::Database { auth, bus } => match auth.db().ping().await {
+        Readiness::Database { db, bus, cache } => match db.ping().await {
             Ok(()) => {
                 let mut body = serde_json::json!({ "status": "ready", "database": "ok" });
                 if let Some(bus) = bus {
-                    match bus.ping().await {
-                        Ok(()) => body["bus"] = "ok".into(),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "readiness: event bus unreachable");
-                            body["bus"] = "unreachable".into();
-                            body["status"] = "degraded".into();
-                        }
-                    }
+                    report(&mut body, "bus", bus.ping().await);
+                }
+                if let Some(cache) = cache {
+                    report(&mut body, "cache", cache.ping().await);
                 }
                 (StatusCode::OK, Json(body))
             }
@@ -68,6 +64,18 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
                     Json(serde_json::json!({ "status": "unavailable", "subgraphs": down })),
                 )
             }
+        }
+    }
+}
+
+/// Adds `part: ok` to a readiness body, or `part: unreachable` and a degraded status.
+fn report(body: &mut serde_json::Value, part: &str, answer: Result<(), bus::Error>) {
+    match answer {
+        Ok(()) => body[part] = "ok".into(),
+        Err(e) => {
+            tracing::warn!(error = %e, part, "readiness: Redis unreachable");
+            body[part] = "unreachable".into();
+            body["status"] = "degraded".into();
         }
     }
 }

@@ -7,14 +7,14 @@
 //! retrying with a dead token.
 
 use async_graphql::{
-    Data,
+    Data, Executor,
     http::{WebSocketProtocols, WsMessage},
 };
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use common::{Caller, RequestMeta};
 use futures_util::{SinkExt, StreamExt, future};
 
-use super::{AppState, Endpoint};
+use super::{AppState, Endpoint, Subgraph, SubgraphSchema};
 
 /// The close reason of a refused credential; recognised when mapping the close code.
 const FORBIDDEN_REASON: &str = "Forbidden: invalid or expired credential";
@@ -23,6 +23,27 @@ const FORBIDDEN_REASON: &str = "Forbidden: invalid or expired credential";
 pub async fn serve(
     socket: WebSocket,
     state: AppState,
+    protocol: WebSocketProtocols,
+    meta: RequestMeta,
+) {
+    let Endpoint::Subgraph(subgraph) = state.endpoint.clone() else {
+        return;
+    };
+    match subgraph.schema.clone() {
+        SubgraphSchema::Auth(schema, _) => {
+            serve_schema(schema, socket, state, subgraph, protocol, meta).await;
+        }
+        SubgraphSchema::Brain(schema, _) => {
+            serve_schema(schema, socket, state, subgraph, protocol, meta).await;
+        }
+    }
+}
+
+async fn serve_schema<E: Executor>(
+    schema: E,
+    socket: WebSocket,
+    state: AppState,
+    subgraph: Subgraph,
     protocol: WebSocketProtocols,
     meta: RequestMeta,
 ) {
@@ -36,12 +57,6 @@ pub async fn serve(
             })
         });
 
-    let Endpoint::AuthSubgraph { schema, signer } = state.endpoint.clone() else {
-        return;
-    };
-    let Some(auth) = state.auth.clone() else {
-        return;
-    };
     let authenticator = state.authenticator.clone();
     let output = async_graphql::http::WebSocket::new(schema, input, protocol)
         .on_connection_init(move |payload| async move {
@@ -49,32 +64,32 @@ pub async fn serve(
             let from_gateway = payload
                 .get(common::context::CONTEXT_INIT_KEY)
                 .and_then(|v| v.as_str())
-                .zip(signer.as_ref())
+                .zip(subgraph.signer.as_ref())
                 .and_then(|(token, signer)| signer.verify(token).ok());
-            if let Some(ctx) = from_gateway {
-                let mut data = Data::default();
-                data.insert(ctx.caller);
-                data.insert(ctx.meta);
-                data.insert(auth::schema::user_loader(&auth));
-                return Ok(data);
-            }
-            let authorization = payload
-                .get("authorization")
-                .or_else(|| payload.get("Authorization"))
-                .and_then(|v| v.as_str())
-                .map(str::to_string);
-            let caller = match authenticator.authenticate(authorization.as_deref()).await {
-                Ok(Caller::Rejected) => return Err(async_graphql::Error::new(FORBIDDEN_REASON)),
-                Ok(caller) => caller,
-                Err(e) => {
-                    tracing::error!(error = %e, "authenticating a socket");
-                    return Err(async_graphql::Error::new("internal error"));
+            let (caller, meta) = match from_gateway {
+                Some(ctx) => (ctx.caller, ctx.meta),
+                None => {
+                    let authorization = payload
+                        .get("authorization")
+                        .or_else(|| payload.get("Authorization"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
+                    match authenticator.authenticate(authorization.as_deref()).await {
+                        Ok(Caller::Rejected) => {
+                            return Err(async_graphql::Error::new(FORBIDDEN_REASON));
+                        }
+                        Ok(caller) => (caller, meta),
+                        Err(e) => {
+                            tracing::error!(error = %e, "authenticating a socket");
+                            return Err(async_graphql::Error::new("internal error"));
+                        }
+                    }
                 }
             };
             let mut data = Data::default();
             data.insert(caller);
             data.insert(meta);
-            data.insert(auth::schema::user_loader(&auth));
+            subgraph.schema.prepare_data(&mut data);
             Ok(data)
         })
         .map(|msg| match msg {

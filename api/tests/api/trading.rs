@@ -246,7 +246,7 @@ async fn readiness_reports_the_event_bus_and_metrics_show_the_matcher_at_work() 
     let ready = app.get_json("/ready").await;
     assert_eq!(
         ready,
-        json!({ "status": "ready", "database": "ok", "bus": "ok" })
+        json!({ "status": "ready", "database": "ok", "bus": "ok", "cache": "ok" })
     );
 
     let admin = admin(&app).await;

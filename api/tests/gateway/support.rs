@@ -188,7 +188,7 @@ pub async fn spawn_rialto_at(
 }
 
 /// A fresh PostgreSQL database on the `DATABASE_URL` server, or a SQLite file in `dir`.
-async fn database_url(dir: &Path) -> String {
+pub async fn database_url(dir: &Path) -> String {
     match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         Some(url) => {
             use sea_orm::ConnectionTrait;
@@ -206,6 +206,17 @@ async fn database_url(dir: &Path) -> String {
 }
 
 impl Stack {
+    /// A stack of processes the test started itself, `gateway` its base URL.
+    pub fn over(gateway: &str, procs: Vec<(String, Proc)>, tmp: tempfile::TempDir) -> Self {
+        Self {
+            gateway: gateway.to_string(),
+            auth_db: None,
+            client: reqwest::Client::new(),
+            procs,
+            _tmp: tmp,
+        }
+    }
+
     /// The whole stack in `mode`, with extra `rialto gateway` arguments in remote mode.
     pub async fn start(mode: Mode) -> Self {
         Self::start_with(mode, &[]).await

@@ -1,0 +1,179 @@
+//! The distributed deployment trades: `rialto auth`, `rialto brain`, `rialto matcher` and
+//! `rialto gateway` as separate processes on PostgreSQL and Redis, driven through the
+//! gateway alone, over HTTP and WebSocket, like a client.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status filledQuantity } }";
+
+fn limit(side: &str, price: &str, qty: &str) -> Value {
+    json!({ "i": { "market": "ACME-USD", "side": side, "type": "LIMIT", "price": price, "quantity": qty } })
+}
+
+async fn ok(stack: &Stack, token: &str, query: &str, vars: Value) -> Value {
+    let body = stack.gql(query, vars, Some(token)).await;
+    assert_no_errors(&body);
+    body["data"].clone()
+}
+
+/// Logs in; the access token.
+async fn login(stack: &Stack, email: &str) -> String {
+    let body = stack
+        .gql(
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+            json!({ "i": { "email": email, "password": PASSWORD } }),
+            None,
+        )
+        .await;
+    assert_no_errors(&body);
+    body["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_traders_cross_through_separate_auth_brain_matcher_and_gateway_processes() {
+    let (Some(_), Some(redis)) = (
+        std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+        std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()),
+    ) else {
+        eprintln!("needs DATABASE_URL and REDIS_URL: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let db = database_url(tmp.path()).await;
+    let prefix = format!("rialto-test-{}:", uuid::Uuid::new_v4().simple());
+    let key = auth::keys::private_pem(&first_key()).unwrap();
+    let shared = [
+        ("DATABASE_URL", db.clone()),
+        ("REDIS_URL", redis.clone()),
+        ("RIALTO_REDIS_PREFIX", prefix.clone()),
+        ("RIALTO_INTERNAL_SECRET", SECRET.to_string()),
+    ];
+    let mut auth_env = shared.to_vec();
+    auth_env.push(("RIALTO_JWT_SIGNING_KEY", key));
+    // auth migrates first; brain and the matcher start on the migrated schema.
+    let auth_proc = spawn_rialto(&["auth", "--migrate"], &auth_env, &client).await;
+    let brain_proc = spawn_rialto(&["brain"], &shared, &client).await;
+    let mut matcher = tokio::process::Command::new(rialto_bin())
+        .arg("matcher")
+        .envs(shared.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let gateway = spawn_rialto(
+        &[
+            "gateway",
+            "--subgraph",
+            &format!("auth={}", auth_proc.url),
+            "--subgraph",
+            &format!("brain={}", brain_proc.url),
+        ],
+        &[("RIALTO_INTERNAL_SECRET", SECRET.to_string())],
+        &client,
+    )
+    .await;
+    let base = gateway.url.trim_end_matches("/graphql").to_string();
+    let stack = Stack::over(
+        &base,
+        vec![
+            ("auth".into(), auth_proc),
+            ("brain".into(), brain_proc),
+            ("gateway".into(), gateway),
+        ],
+        tmp,
+    );
+
+    // The first admin comes from the command line, as an operator would make it.
+    let status = std::process::Command::new(rialto_bin())
+        .args(["admin", "create-user", "--email", "admin@example.com"])
+        .args(["--password", PASSWORD, "--role", "admin"])
+        .env("DATABASE_URL", &db)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let admin = login(&stack, "admin@example.com").await;
+    for (symbol, decimals) in [("USD", 2), ("ACME", 0)] {
+        ok(
+            &stack,
+            &admin,
+            "mutation($i: CreateAssetInput!) { createAsset(input: $i) { id } }",
+            json!({ "i": { "symbol": symbol, "name": symbol, "kind": "cash", "decimals": decimals } }),
+        )
+        .await;
+    }
+    ok(
+        &stack,
+        &admin,
+        "mutation($i: CreateMarketInput!) { createMarket(input: $i) { symbol } }",
+        json!({ "i": { "base": "ACME", "quote": "USD", "tickSize": "0.01", "lotSize": "1",
+                       "minQuantity": "1", "makerFeeBps": 0, "takerFeeBps": 0 } }),
+    )
+    .await;
+    let (alice_id, alice) = stack.register("alice@example.com").await;
+    let (bob_id, bob) = stack.register("bob@example.com").await;
+    let credit = "mutation($u: ID!, $a: String!, $n: Decimal!) { creditBalance(userId: $u, asset: $a, amount: $n) { total } }";
+    ok(&stack, &admin, credit, json!({ "u": alice_id, "a": "ACME", "n": "10" })).await;
+    ok(&stack, &admin, credit, json!({ "u": bob_id, "a": "USD", "n": "100" })).await;
+
+    // Bob watches his orders over the gateway's socket, which reaches brain's socket.
+    let mut socket = ws_connect(&stack, Some(&bob)).await;
+    ws_send(
+        &mut socket,
+        json!({ "id": "orders", "type": "subscribe", "payload": { "query": "subscription { myOrders { id status filledQuantity } }" } }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let sell = ok(&stack, &alice, PLACE, limit("SELL", "5", "3")).await;
+    assert_eq!(sell["placeOrder"]["status"], "OPEN", "the matcher process settles: {sell}");
+    let buy = ok(&stack, &bob, PLACE, limit("BUY", "5", "2")).await;
+    assert_eq!(buy["placeOrder"]["status"], "FILLED", "{buy}");
+    let event = ws_next(&mut socket).await;
+    assert_eq!(
+        event["payload"]["data"]["myOrders"],
+        json!({ "id": buy["placeOrder"]["id"], "status": "FILLED", "filledQuantity": "2" }),
+        "{event}"
+    );
+
+    // One query over both subgraphs: the email from auth, the balances from brain.
+    let me = ok(
+        &stack,
+        &bob,
+        "{ me { email balances { asset { symbol } available } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(me["me"]["email"], "bob@example.com");
+    assert_eq!(
+        me["me"]["balances"],
+        json!([
+            { "asset": { "symbol": "ACME" }, "available": "2" },
+            { "asset": { "symbol": "USD" }, "available": "90" },
+        ])
+    );
+    // The brain's readiness names its Redis parts.
+    let ready: Value = client
+        .get(stack.procs[1].1.url.replace("/graphql", "/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready,
+        json!({ "status": "ready", "database": "ok", "bus": "ok", "cache": "ok" })
+    );
+
+    matcher.kill().await.unwrap();
+    let conn = sea_orm::Database::connect(&db).await.unwrap();
+    let report = brain::audit::run(&conn).await.unwrap();
+    assert!(report.violations.is_empty(), "{report}");
+}
