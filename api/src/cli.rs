@@ -153,13 +153,9 @@ pub struct RedisArgs {
     pub redis_prefix: String,
 }
 
-/// Options of `rialto brain`.
+/// What every subgraph process (`rialto auth`, `rialto brain`) takes.
 #[derive(Debug, Args)]
-pub struct BrainArgs {
-    /// Address to listen on.
-    #[arg(long, env = "RIALTO_LISTEN", default_value = "127.0.0.1:4002")]
-    pub listen: SocketAddr,
-
+pub struct ServiceArgs {
     /// Database URL (postgres://...).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
@@ -168,10 +164,22 @@ pub struct BrainArgs {
     #[arg(long, env = "RIALTO_MIGRATE", default_value_t = false)]
     pub migrate: bool,
 
-    /// Secret shared with the gateway (at least 32 bytes); without it, every caller is
-    /// anonymous.
+    /// Secret shared with the gateway (at least 32 bytes): the service trusts the caller a
+    /// context signed with it names. Without it, gateway contexts are ignored.
     #[arg(long, env = "RIALTO_INTERNAL_SECRET", hide_env_values = true)]
     pub internal_secret: Option<secrecy::SecretString>,
+}
+
+/// Options of `rialto brain`.
+#[derive(Debug, Args)]
+pub struct BrainArgs {
+    /// Address to listen on.
+    #[arg(long, env = "RIALTO_LISTEN", default_value = "127.0.0.1:4002")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub service: ServiceArgs,
 
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -275,18 +283,9 @@ pub struct AuthArgs {
     #[arg(long, env = "RIALTO_LISTEN", default_value = "127.0.0.1:4001")]
     pub listen: SocketAddr,
 
-    /// Database URL (postgres://...).
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: String,
-
-    /// Apply migrations on start (otherwise run `rialto migrate` first).
-    #[arg(long, env = "RIALTO_MIGRATE", default_value_t = false)]
-    pub migrate: bool,
-
-    /// Secret shared with the gateway (at least 32 bytes); without it, only direct
-    /// credentials are accepted.
-    #[arg(long, env = "RIALTO_INTERNAL_SECRET", hide_env_values = true)]
-    pub internal_secret: Option<secrecy::SecretString>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub service: ServiceArgs,
 
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -386,13 +385,13 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             let app = Application::build(AppConfig {
                 listen: args.listen,
                 storage: Storage::External {
-                    database_url: args.database_url,
+                    database_url: args.service.database_url,
                 },
-                migrate: args.migrate,
+                migrate: args.service.migrate,
                 auth: args.auth,
                 http: args.http,
                 role: Role::AuthSubgraph {
-                    internal_secret: args.internal_secret,
+                    internal_secret: args.service.internal_secret,
                 },
                 limits: Limits::default(),
                 trading: TradingConfig::default(),
@@ -405,9 +404,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Brain(args) => {
             let app = Application::build_brain(BrainAppConfig {
                 listen: args.listen,
-                database_url: args.database_url,
-                migrate: args.migrate,
-                internal_secret: args.internal_secret,
+                database_url: args.service.database_url,
+                migrate: args.service.migrate,
+                internal_secret: args.service.internal_secret,
                 redis_url: args.redis.redis_url,
                 redis_prefix: args.redis.redis_prefix,
                 http: args.http,
