@@ -11,8 +11,8 @@ use crate::{
     gateway::Limits,
     http::HttpConfig,
     startup::{
-        self, AppConfig, Application, BrainAppConfig, GatewayAppConfig, Role, Storage, TradingConfig,
-        shutdown_signal,
+        self, AppConfig, Application, BrainAppConfig, GatewayAppConfig, Role, Storage,
+        TradingConfig, shutdown_signal,
     },
     telemetry::{self, LogFormat},
 };
@@ -452,12 +452,12 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         }
         Command::Matcher(args) => {
             let conn = db::connect(&args.database_url).await?;
-            let bus = bus::connect_redis(&args.redis.redis_url, &args.redis.redis_prefix)
+            let (bus, cache) = bus::connect_redis(&args.redis.redis_url, &args.redis.redis_prefix)
                 .await
-                .context("connect to REDIS_URL")?
-                .0;
+                .context("connect to REDIS_URL")?;
             tracing::info!("matcher up; claiming markets");
             matcher::runner::Matcher::new(conn, bus, matcher::runner::MatcherConfig::default())
+                .with_cache(cache)
                 .run(shutdown_signal())
                 .await;
             Ok(())

@@ -218,9 +218,16 @@ impl Application {
                 // (wake-ups one way, events the other).
                 let (bus, cache) = config.trading.connect().await?;
                 trading = Some((bus.clone(), cache.clone()));
-                let brain = BrainService::new(conn.clone()).with_bus(bus.clone());
+                // Brain and the matcher share the cache: the matcher's batches bump the
+                // versions under which brain's hot reads are kept.
+                let brain = BrainService::new(conn.clone())
+                    .with_bus(bus.clone())
+                    .with_cache(cache.clone());
                 if !config.trading.no_matcher {
-                    matcher = Some(Matcher::new(conn.clone(), bus, MatcherConfig::default()));
+                    matcher = Some(
+                        Matcher::new(conn.clone(), bus, MatcherConfig::default())
+                            .with_cache(cache.clone()),
+                    );
                 }
                 let (transport, sources) =
                     in_process(&auth, &brain, &config.extra_subgraphs).await?;
@@ -277,7 +284,9 @@ impl Application {
         let (bus, cache) = bus::connect_redis(&config.redis_url, &config.redis_prefix)
             .await
             .context("connect to REDIS_URL")?;
-        let brain = BrainService::new(conn.clone()).with_bus(bus.clone());
+        let brain = BrainService::new(conn.clone())
+            .with_bus(bus.clone())
+            .with_cache(cache.clone());
         let endpoint = Endpoint::Subgraph(http::Subgraph {
             schema: http::SubgraphSchema::Brain(
                 brain::build_schema(brain.clone(), !config.http.disable_introspection),
@@ -443,7 +452,9 @@ fn context_signer(secret: Option<&SecretString>) -> anyhow::Result<Option<Contex
         .transpose()
         .context("RIALTO_INTERNAL_SECRET")?;
     if signer.is_none() {
-        tracing::warn!("no internal secret: gateway contexts are not trusted, only direct credentials");
+        tracing::warn!(
+            "no internal secret: gateway contexts are not trusted, only direct credentials"
+        );
     }
     Ok(signer)
 }

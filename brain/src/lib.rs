@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod domain;
 pub mod error;
+pub mod hot;
 pub mod live;
 pub mod schema;
 pub mod service;

@@ -10,6 +10,8 @@ pub mod cache;
 mod error;
 pub mod event_bus;
 mod redis;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use cache::{Cache, LocalCache, RedisCache};
 pub use error::Error;

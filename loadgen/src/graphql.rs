@@ -6,21 +6,17 @@
 //! subgraph, same query). The client is a bare hyper HTTP/1.1 connection per worker so the
 //! load generator spends as little of the shared CPU as possible.
 
-use std::{
-    net::SocketAddr,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http::{HeaderName, HeaderValue, Request, Uri, header};
-use http_body_util::{BodyExt as _, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use http::{HeaderName, HeaderValue, Uri};
 
-use crate::report::{Failures, Report, new_histogram};
+use crate::{
+    http::{Connection, Endpoint},
+    report::{Failures, Report, new_histogram},
+};
 
 /// One load to run: where, what, how hard, how long.
 #[derive(Debug, Clone)]
@@ -123,7 +119,7 @@ async fn worker(
 ) -> anyhow::Result<WorkerResult> {
     let mut histogram = new_histogram()?;
     let mut failures = Failures::default();
-    let mut connection: Option<SendRequest<Full<Bytes>>> = None;
+    let mut connection: Option<Connection> = None;
     loop {
         let sent = Instant::now();
         if sent >= deadline {
@@ -178,77 +174,28 @@ async fn worker(
 /// The parts of a request that every worker shares.
 #[derive(Debug, Clone)]
 struct Target {
-    addr: SocketAddr,
-    authority: HeaderValue,
-    path: Uri,
+    endpoint: Endpoint,
     body: Bytes,
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Target {
     fn new(load: &Load) -> anyhow::Result<Self> {
-        if load.url.scheme_str() != Some("http") {
-            bail!("only http:// URLs are supported, not {}", load.url);
-        }
-        let authority = load.url.authority().context("the URL has no host")?.clone();
-        let port = authority.port_u16().unwrap_or(80);
-        let addr = std::net::ToSocketAddrs::to_socket_addrs(&(authority.host(), port))
-            .with_context(|| format!("resolving {authority}"))?
-            .next()
-            .with_context(|| format!("{authority} resolves to no address"))?;
-        let path = load
-            .url
-            .path_and_query()
-            .map_or_else(|| "/".to_owned(), ToString::to_string)
-            .parse()
-            .context("the URL's path")?;
         Ok(Self {
-            addr,
-            authority: HeaderValue::from_str(authority.as_str())?,
-            path,
+            endpoint: Endpoint::new(&load.url)?,
             body: load.body.clone(),
             headers: load.headers.clone(),
         })
     }
 
-    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
-        let stream = TcpStream::connect(self.addr)
-            .await
-            .with_context(|| format!("connecting to {}", self.addr))?;
-        stream.set_nodelay(true)?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .context("HTTP/1.1 handshake")?;
-        tokio::spawn(async move {
-            // Ends when the worker drops its sender or the server closes; either way the
-            // worker sees the error on its next send and reconnects.
-            let _ = connection.await;
-        });
-        Ok(sender)
+    async fn connect(&self) -> anyhow::Result<Connection> {
+        self.endpoint.connect().await
     }
 
-    async fn send(
-        &self,
-        sender: &mut SendRequest<Full<Bytes>>,
-    ) -> anyhow::Result<(http::StatusCode, Bytes)> {
-        sender.ready().await.context("connection not ready")?;
-        let mut request = Request::post(self.path.clone())
-            .header(header::HOST, self.authority.clone())
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json")
-            .body(Full::new(self.body.clone()))?;
-        for (name, value) in &self.headers {
-            request.headers_mut().insert(name.clone(), value.clone());
-        }
-        let response = sender.send_request(request).await.context("sending")?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
+    async fn send(&self, sender: &mut Connection) -> anyhow::Result<(http::StatusCode, Bytes)> {
+        self.endpoint
+            .post_json(sender, self.body.clone(), &self.headers)
             .await
-            .context("reading the body")?
-            .to_bytes();
-        Ok((status, body))
     }
 }
 

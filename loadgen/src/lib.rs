@@ -7,7 +7,14 @@
 //!
 //! - [`graphql`]: a closed loop of N keep-alive HTTP/1.1 connections, each sending one
 //!   operation after another as fast as the server answers.
+//! - [`trading`]: several traders placing crossing orders through the API, timing each
+//!   `placeOrder` to its fill event on a `myOrders` subscription (issue #5).
 //! - [`report`]: latency percentiles (HDR histogram, microseconds) and throughput.
+//! - [`http`], [`ws`]: the bare HTTP/1.1 client and the `graphql-transport-ws` client they
+//!   share.
 
 pub mod graphql;
+pub mod http;
 pub mod report;
+pub mod trading;
+pub mod ws;

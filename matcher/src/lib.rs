@@ -5,7 +5,8 @@
 //!
 //! [`engine`] adds the money rules around a book (holds, payments, the ledger's postings),
 //! still without I/O; [`runner`], [`settle`] and [`leader`] are the matcher process that
-//! writes each batch of effects in one transaction and publishes [`events`].
+//! writes each batch of effects in one transaction and publishes [`events`]; after each
+//! commit it writes the touched markets' cache versions ([`hot`]).
 //!
 //! The book holds orders, not money: the settlement layer holds funds before a command
 //! reaches the book and settles from the events it emits (a market buy carries the quote
@@ -14,6 +15,7 @@
 pub mod book;
 pub mod engine;
 pub mod events;
+pub mod hot;
 pub mod leader;
 pub mod runner;
 pub mod settle;

@@ -5,14 +5,21 @@
 //! [`Matcher::run`], which loops until shutdown, woken by the bus (brain publishes on
 //! [`WAKE_TOPIC`] after storing a command) and by a slow timer as a safety net (and to let a
 //! standby notice that a leader died).
+//!
+//! With a cache ([`Matcher::with_cache`]) it also writes, after each committed batch and
+//! before publishing it, a fresh version of every market the batch touched
+//! ([`crate::hot`]), so brain's cached hot reads of those markets are never served again. A
+//! failed write is retried (the market stays in a to-do set) at most once per idle poll, and
+//! each write waits at most [`CACHE_WRITE_TIMEOUT`]: a Redis outage costs trading little
+//! time, and a blip cannot leave an old version standing.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use bus::{BusItem, EventBus};
+use bus::{BusItem, Cache, EventBus};
 use bytes::Bytes;
 use chrono::Utc;
 use entity::{commands, market_events, markets, orders, trades};
@@ -27,6 +34,7 @@ use crate::{
     BookConfig, Side, TimeInForce,
     engine::{Effects, Engine, EngineError, Input, MarketRules, OrderState, Status},
     events::{Envelope, MarketEvent, WAKE_TOPIC},
+    hot::{market_version_key, new_market_version},
     leader::Leadership,
     settle::{self, MarketIds},
 };
@@ -67,6 +75,11 @@ impl Default for MatcherConfig {
     }
 }
 
+/// The longest the matcher waits for one cache write of a market version before it gives
+/// up and retries on a later poll: a healthy cache answers in well under a millisecond, and an
+/// unreachable one must not hold up settlement.
+pub const CACHE_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
+
 struct MarketState {
     ids: MarketIds,
     engine: Engine,
@@ -81,7 +94,14 @@ pub struct Matcher {
     markets: HashMap<Uuid, MarketState>,
     config: MatcherConfig,
     /// When to look for markets to claim (and check held locks) next; `None`: now.
-    next_claim: Option<std::time::Instant>,
+    next_claim: Option<Instant>,
+    /// Where market versions are written for brain's hot reads; `None`: nowhere.
+    cache: Option<Arc<dyn Cache>>,
+    /// Owned markets whose current version is not in the cache yet (just claimed, just
+    /// batched, or their write failed).
+    unversioned: BTreeSet<Uuid>,
+    /// After a failed version write: not before then (one retry per idle poll).
+    version_retry_at: Option<Instant>,
 }
 
 impl Matcher {
@@ -98,6 +118,20 @@ impl Matcher {
             markets: HashMap::new(),
             config,
             next_claim: None,
+            cache: None,
+            unversioned: BTreeSet::new(),
+            version_retry_at: None,
+        }
+    }
+
+    /// The same matcher, keeping `cache` current for brain's hot reads: after every committed
+    /// batch (and on claiming a market) it writes the market's version there. Give it the
+    /// cache brain reads from (the deployment's Redis, or the process's one in-process
+    /// cache); without one, brain's market data is read from the database every time.
+    pub fn with_cache(self, cache: Arc<dyn Cache>) -> Self {
+        Self {
+            cache: Some(cache),
+            ..self
         }
     }
 
@@ -113,7 +147,9 @@ impl Matcher {
     /// A database failure or corrupt data. The batch is rolled back and the touched
     /// markets are rebuilt from the database on the next step.
     pub async fn process_next_batch(&mut self) -> Result<usize, MatcherError> {
+        self.flush_versions().await;
         self.claim_markets().await?;
+        self.flush_versions().await;
         if self.markets.is_empty() {
             return Ok(0);
         }
@@ -171,7 +207,7 @@ impl Matcher {
             seqs.push(c.seq);
         }
 
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let result = self.commit(&effects, now).await;
         match result {
             Ok(outbox) => {
@@ -181,6 +217,9 @@ impl Matcher {
                 metrics::counter!("rialto_matcher_commands_total").increment(batch.len() as u64);
                 let trades: usize = effects.values().map(|(fx, _)| fx.trades.len()).sum();
                 metrics::counter!("rialto_matcher_trades_total").increment(trades as u64);
+                // Versions before events: whoever hears of the batch reads it, not the cache.
+                self.unversioned.extend(effects.keys().copied());
+                self.flush_versions().await;
                 self.publish(outbox).await;
                 Ok(batch.len())
             }
@@ -223,6 +262,68 @@ impl Matcher {
             }
         }
         Ok(outbox)
+    }
+
+    /// Writes a fresh version of every owned market in `unversioned` to the cache (all at
+    /// once, each bounded by [`CACHE_WRITE_TIMEOUT`]), unless a write failed less than an idle
+    /// poll ago. A failed market stays for the next try; a market no longer owned is
+    /// dropped, its new owner writes it on claiming it.
+    async fn flush_versions(&mut self) {
+        let Some(cache) = self.cache.clone() else {
+            self.unversioned.clear();
+            return;
+        };
+        if self.unversioned.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        if self.version_retry_at.is_some_and(|at| now < at) {
+            return;
+        }
+        let writes: Vec<(Uuid, String, String)> = std::mem::take(&mut self.unversioned)
+            .into_iter()
+            .filter_map(|id| {
+                let market = self.markets.get(&id)?;
+                Some((
+                    id,
+                    market_version_key(id),
+                    new_market_version(market.next_seq - 1),
+                ))
+            })
+            .collect();
+        let results =
+            futures_util::future::join_all(writes.into_iter().map(|(id, key, version)| {
+                let cache = cache.clone();
+                async move {
+                    let set = cache.set(&key, version, None);
+                    match tokio::time::timeout(CACHE_WRITE_TIMEOUT, set).await {
+                        Ok(Ok(())) => None,
+                        Ok(Err(e)) => Some((id, e.to_string())),
+                        Err(_) => Some((id, format!("no answer within {CACHE_WRITE_TIMEOUT:?}"))),
+                    }
+                }
+            }))
+            .await;
+        let was_failing = self.version_retry_at.is_some();
+        let mut failed = 0_u64;
+        for (id, error) in results.into_iter().flatten() {
+            if failed == 0 && !was_failing {
+                tracing::warn!(market = %id, error, "writing the market version failed; will retry");
+            } else {
+                tracing::debug!(market = %id, error, "writing the market version failed");
+            }
+            failed += 1;
+            self.unversioned.insert(id);
+        }
+        if failed > 0 {
+            metrics::counter!("rialto_matcher_cache_version_failures_total").increment(failed);
+            self.version_retry_at = Some(now + self.config.idle_poll);
+        } else {
+            if was_failing {
+                tracing::info!("market versions written again");
+            }
+            self.version_retry_at = None;
+        }
     }
 
     /// Publishes committed outbox rows and marks them published. A failure leaves them for
@@ -348,7 +449,7 @@ impl Matcher {
     /// (see [`settle::write_batch`]) is what keeps a matcher that lost its lock from
     /// settling twice.
     async fn claim_markets(&mut self) -> Result<(), MatcherError> {
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         if self.next_claim.is_some_and(|at| now < at) {
             return Ok(());
         }
@@ -357,6 +458,7 @@ impl Matcher {
         let lost = self.leadership.check().await;
         for id in lost {
             self.markets.remove(&id);
+            self.unversioned.remove(&id);
         }
         metrics::gauge!("rialto_matcher_markets_owned").set(self.markets.len() as f64);
         for m in all {
@@ -370,6 +472,7 @@ impl Matcher {
                 Ok(state) => {
                     tracing::info!(market = %m.symbol, orders = state.engine.book().len(), "market claimed");
                     self.markets.insert(m.id, state);
+                    self.unversioned.insert(m.id);
                 }
                 Err(e) => return Err(e),
             }

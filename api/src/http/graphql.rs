@@ -430,13 +430,15 @@ async fn run_subgraph(
     let from_gateway = headers
         .get(CONTEXT_HEADER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|token| match subgraph.signer.as_ref().map(|s| s.verify(token)) {
-            Some(Ok(ctx)) => Some(ctx),
-            _ => {
-                tracing::warn!("a subgraph context that does not verify; ignored");
-                None
-            }
-        });
+        .and_then(
+            |token| match subgraph.signer.as_ref().map(|s| s.verify(token)) {
+                Some(Ok(ctx)) => Some(ctx),
+                _ => {
+                    tracing::warn!("a subgraph context that does not verify; ignored");
+                    None
+                }
+            },
+        );
     let (caller, meta) = match from_gateway {
         Some(ctx) => (ctx.caller, ctx.meta),
         None => {

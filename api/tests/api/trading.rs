@@ -271,3 +271,71 @@ async fn readiness_reports_the_event_bus_and_metrics_show_the_matcher_at_work() 
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }
 }
+
+#[tokio::test]
+async fn when_redis_goes_away_readiness_says_so_reads_fall_back_and_trading_goes_on() {
+    let Some(binary) = bus::testing::redis_server() else {
+        eprintln!("needs redis-server: skipped");
+        return;
+    };
+    let mut redis = bus::testing::PrivateRedis::start(&binary).await;
+    let url = redis.url();
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.trading = api::startup::TradingConfig {
+            redis_url: Some(url),
+            redis_prefix: "rialto-test:".into(),
+            no_matcher: false,
+        };
+    })
+    .await;
+    let admin = admin(&app).await;
+    list_market(&app, &admin).await;
+    let alice = app.register("alice@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    credit(&app, &admin, &alice, "ACME", "10").await;
+    credit(&app, &admin, &bob, "USD", "100").await;
+    let sell = ok(&app, &alice, PLACE, limit("SELL", "5", "3")).await;
+    assert_eq!(sell["placeOrder"]["status"], "OPEN");
+    const BOOK: &str = r#"{ market(symbol: "ACME-USD") { orderBook { asks { price quantity } } trades { price quantity } } }"#;
+    let before = ok(&app, &bob, BOOK, json!({})).await;
+    assert_eq!(
+        before["market"]["orderBook"]["asks"],
+        json!([{ "price": "5", "quantity": "3" }])
+    );
+
+    redis.kill();
+    let ready = app.get_json("/ready").await;
+    assert_eq!(
+        ready,
+        json!({ "status": "degraded", "database": "ok", "bus": "unreachable", "cache": "unreachable" })
+    );
+
+    // The order is taken; without the bus the matcher finds it on its next poll.
+    let buy = ok(&app, &bob, PLACE, limit("BUY", "5", "2")).await;
+    let id = buy["placeOrder"]["id"].clone();
+    let mut status = buy["placeOrder"]["status"].clone();
+    for _ in 0..50 {
+        if status == "FILLED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let now = ok(
+            &app,
+            &bob,
+            "query($id: ID!) { order(id: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+        status = now["order"]["status"].clone();
+    }
+    assert_eq!(status, "FILLED");
+    // Reads come from the database, current.
+    let after = ok(&app, &bob, BOOK, json!({})).await;
+    assert_eq!(
+        after["market"],
+        json!({ "orderBook": { "asks": [{ "price": "5", "quantity": "1" }] },
+                "trades": [{ "price": "5", "quantity": "2" }] })
+    );
+    let report = brain::audit::run(&app.db).await.unwrap();
+    assert!(report.violations.is_empty(), "{report}");
+}

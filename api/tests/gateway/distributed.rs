@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status filledQuantity } }";
+const PLACE: &str =
+    "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status filledQuantity } }";
 
 fn limit(side: &str, price: &str, qty: &str) -> Value {
     json!({ "i": { "market": "ACME-USD", "side": side, "type": "LIMIT", "price": price, "quantity": qty } })
@@ -119,8 +120,20 @@ async fn two_traders_cross_through_separate_auth_brain_matcher_and_gateway_proce
     let (alice_id, alice) = stack.register("alice@example.com").await;
     let (bob_id, bob) = stack.register("bob@example.com").await;
     let credit = "mutation($u: ID!, $a: String!, $n: Decimal!) { creditBalance(userId: $u, asset: $a, amount: $n) { total } }";
-    ok(&stack, &admin, credit, json!({ "u": alice_id, "a": "ACME", "n": "10" })).await;
-    ok(&stack, &admin, credit, json!({ "u": bob_id, "a": "USD", "n": "100" })).await;
+    ok(
+        &stack,
+        &admin,
+        credit,
+        json!({ "u": alice_id, "a": "ACME", "n": "10" }),
+    )
+    .await;
+    ok(
+        &stack,
+        &admin,
+        credit,
+        json!({ "u": bob_id, "a": "USD", "n": "100" }),
+    )
+    .await;
 
     // Bob watches his orders over the gateway's socket, which reaches brain's socket.
     let mut socket = ws_connect(&stack, Some(&bob)).await;
@@ -132,7 +145,10 @@ async fn two_traders_cross_through_separate_auth_brain_matcher_and_gateway_proce
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
     let sell = ok(&stack, &alice, PLACE, limit("SELL", "5", "3")).await;
-    assert_eq!(sell["placeOrder"]["status"], "OPEN", "the matcher process settles: {sell}");
+    assert_eq!(
+        sell["placeOrder"]["status"], "OPEN",
+        "the matcher process settles: {sell}"
+    );
     let buy = ok(&stack, &bob, PLACE, limit("BUY", "5", "2")).await;
     assert_eq!(buy["placeOrder"]["status"], "FILLED", "{buy}");
     let event = ws_next(&mut socket).await;

@@ -2,12 +2,13 @@
 
 use common::money::{self, MoneyError};
 use matcher::{BookConfig, engine::MarketRules};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::BrainError;
 
 /// An asset's identity and precision.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssetSpec {
     /// Upper-case symbol, `[A-Z0-9]{1,12}`.
     pub symbol: String,
@@ -34,7 +35,7 @@ pub fn validate_symbol(symbol: &str) -> Result<(), BrainError> {
 }
 
 /// Whether a market is trading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MarketStatus {
     /// Orders are accepted.
     Open,
@@ -46,7 +47,7 @@ pub enum MarketStatus {
 pub const MAX_FEE_BPS: u32 = 1_000;
 
 /// A market in integers (decision 0005, "Units").
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketSpec {
     /// `BASE-QUOTE`.
     pub symbol: String,
@@ -183,7 +184,7 @@ pub const MAX_ASSET_NAME: usize = 64;
 pub const MAX_ASSET_KIND: usize = 32;
 
 /// A listed asset with its id: what balances, amounts and markets are denominated in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Asset {
     /// Stable id.
     pub id: Uuid,
@@ -290,7 +291,7 @@ impl MarketStatus {
 
 /// A listed market with its id and its two assets in full. `spec` carries the integer
 /// rules (its `base`/`quote` are the same assets' symbols and decimals).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Market {
     /// Stable id.
     pub id: Uuid,

@@ -1,6 +1,10 @@
 //! Assets and markets: anyone may read the catalog; admins list assets and markets and
 //! open or halt markets.
+//!
+//! Catalog reads go through the hot cache ([`crate::hot`]) under the catalog's version,
+//! which every admin act here renews once its transaction has committed.
 
+use matcher::hot::CATALOG_VERSION_KEY;
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
@@ -8,6 +12,7 @@ use super::{BrainService, require_admin};
 use crate::{
     BrainError,
     domain::market::{Asset, Market, MarketSpec, MarketStatus, NewAsset, NewMarket},
+    hot::{DEFAULT_TTL, Kind, keys},
     store,
 };
 
@@ -27,17 +32,83 @@ pub struct CreateAsset<'a> {
 impl BrainService {
     /// Every asset, by symbol. Public.
     pub async fn assets(&self) -> Result<Vec<Asset>, BrainError> {
-        store::assets::list(self.db()).await
+        self.hot()
+            .read(
+                Kind::Assets,
+                keys::ASSETS,
+                CATALOG_VERSION_KEY,
+                DEFAULT_TTL,
+                || store::assets::list(self.db()),
+            )
+            .await
     }
 
     /// Every market, by symbol. Public.
     pub async fn markets(&self) -> Result<Vec<Market>, BrainError> {
-        store::markets::list(self.db()).await
+        self.hot()
+            .read(
+                Kind::Markets,
+                keys::MARKETS,
+                CATALOG_VERSION_KEY,
+                DEFAULT_TTL,
+                || store::markets::list(self.db()),
+            )
+            .await
     }
 
     /// The market `BASE-QUOTE`, if listed. Public.
+    ///
+    /// Only listed markets are cached (an unknown symbol asks the database every time), so
+    /// made-up symbols cannot fill the cache.
     pub async fn market(&self, symbol: &str) -> Result<Option<Market>, BrainError> {
-        store::markets::find_by_symbol(self.db(), symbol).await
+        let Some(key) = keys::market_by_symbol(symbol) else {
+            return store::markets::find_by_symbol(self.db(), symbol).await;
+        };
+        let found = self
+            .hot()
+            .read(
+                Kind::Market,
+                &key,
+                CATALOG_VERSION_KEY,
+                DEFAULT_TTL,
+                || async {
+                    store::markets::find_by_symbol(self.db(), symbol)
+                        .await?
+                        .ok_or(BrainError::NotFound("market"))
+                },
+            )
+            .await;
+        match found {
+            Ok(market) => Ok(Some(market)),
+            Err(BrainError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The market with this id, if listed, through the cache like [`BrainService::market`].
+    pub(crate) async fn market_with_id(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Option<Market>, BrainError> {
+        let found = self
+            .hot()
+            .read(
+                Kind::Market,
+                &keys::market_by_id(id),
+                CATALOG_VERSION_KEY,
+                DEFAULT_TTL,
+                || async {
+                    store::markets::find_by_id(self.db(), id)
+                        .await?
+                        .ok_or(BrainError::NotFound("market"))
+                },
+            )
+            .await;
+        match found {
+            Ok(market) => Ok(Some(market)),
+            Err(BrainError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Lists an asset (admin).
@@ -72,6 +143,7 @@ impl BrainService {
         )
         .await?;
         txn.commit().await?;
+        self.hot().bump_catalog().await;
         tracing::info!(asset = %asset.symbol, "asset listed");
         Ok(asset)
     }
@@ -120,6 +192,7 @@ impl BrainService {
         )
         .await?;
         txn.commit().await?;
+        self.hot().bump_catalog().await;
         tracing::info!(market = %market.spec.symbol, "market listed");
         Ok(market)
     }
@@ -157,6 +230,7 @@ impl BrainService {
         )
         .await?;
         txn.commit().await?;
+        self.hot().bump_catalog().await;
         market.spec.status = status;
         tracing::info!(market = %market.spec.symbol, status = status.as_str(), "market status set");
         Ok(market)

@@ -1,13 +1,16 @@
 //! Public market data: the book, recent trades, candles and the ticker of a market. Anyone
-//! may read them. Each use case is one method over one store read, so a cache can be put
-//! in front of any of them without touching the schema.
+//! may read them. Each use case is one store read behind the service's hot cache
+//! ([`crate::hot`]), versioned by the market's version that the matcher writes after every
+//! batch, so a cached answer is never older than the last batch the caller could know of.
 
 use chrono::{DateTime, Utc};
+use matcher::hot::market_version_key;
 
 use super::BrainService;
 use crate::{
     BrainError,
     domain::market::Market,
+    hot::{DEFAULT_TTL, Kind, TICKER_TTL, keys},
     store::{
         self,
         market_data::{BookSnapshot, Candle, CandleRange, Interval, MarketTrade, Ticker},
@@ -51,7 +54,15 @@ impl BrainService {
         depth: Option<i32>,
     ) -> Result<BookSnapshot, BrainError> {
         let depth = bounded("depth", depth.unwrap_or(DEFAULT_BOOK_DEPTH), MAX_BOOK_DEPTH)?;
-        store::market_data::order_book(self.db(), market.id, depth).await
+        self.hot()
+            .read(
+                Kind::Book,
+                &keys::book(market.id, depth),
+                &market_version_key(market.id),
+                DEFAULT_TTL,
+                || store::market_data::order_book(self.db(), market.id, depth),
+            )
+            .await
     }
 
     /// Every level of `market`'s book with its sequence: the starting state of a live book
@@ -60,7 +71,15 @@ impl BrainService {
     /// # Errors
     /// A database fault.
     pub async fn full_book(&self, market: &Market) -> Result<BookSnapshot, BrainError> {
-        store::market_data::order_book(self.db(), market.id, u64::from(u32::MAX)).await
+        self.hot()
+            .read(
+                Kind::Book,
+                &keys::full_book(market.id),
+                &market_version_key(market.id),
+                DEFAULT_TTL,
+                || store::market_data::order_book(self.db(), market.id, u64::from(u32::MAX)),
+            )
+            .await
     }
 
     /// The last `limit` trades of `market` (1–[`MAX_TRADES`], [`DEFAULT_TRADES`] when
@@ -74,7 +93,15 @@ impl BrainService {
         limit: Option<i32>,
     ) -> Result<Vec<MarketTrade>, BrainError> {
         let limit = bounded("limit", limit.unwrap_or(DEFAULT_TRADES), MAX_TRADES)?;
-        store::market_data::recent_trades(self.db(), market.id, limit).await
+        self.hot()
+            .read(
+                Kind::Trades,
+                &keys::trades(market.id, limit),
+                &market_version_key(market.id),
+                DEFAULT_TTL,
+                || store::market_data::recent_trades(self.db(), market.id, limit),
+            )
+            .await
     }
 
     /// Candles of `market`, oldest first: with `from`, the first `limit` opening in
@@ -103,7 +130,15 @@ impl BrainService {
             to,
             limit,
         };
-        store::market_data::candles(self.db(), market.id, &range).await
+        self.hot()
+            .read(
+                Kind::Candles,
+                &keys::candles(market.id, &range),
+                &market_version_key(market.id),
+                DEFAULT_TTL,
+                || store::market_data::candles(self.db(), market.id, &range),
+            )
+            .await
     }
 
     /// The ticker of `market` now: last price, best bid and ask, and the last 24 hours'
@@ -112,7 +147,16 @@ impl BrainService {
     /// # Errors
     /// A database fault.
     pub async fn ticker(&self, market: &Market) -> Result<Ticker, BrainError> {
-        store::market_data::ticker(self.db(), market.id, Self::now()).await
+        // Cached for a second only: the 24 h window moves with the clock, not with batches.
+        self.hot()
+            .read(
+                Kind::Ticker,
+                &keys::ticker(market.id),
+                &market_version_key(market.id),
+                TICKER_TTL,
+                || store::market_data::ticker(self.db(), market.id, Self::now()),
+            )
+            .await
     }
 }
 

@@ -7,6 +7,9 @@
 //! - [`trading`]: placing and cancelling orders, the caller's orders.
 //!
 //! Every admin act writes an `admin_actions` row in the same transaction as the act.
+//!
+//! The public hot reads (the catalog and [`market_data`]) go through the service's
+//! [`HotCache`](crate::hot::HotCache); see [`BrainService::with_cache`].
 
 pub mod catalog;
 pub mod funding;
@@ -15,12 +18,15 @@ pub mod trading;
 
 use std::sync::Arc;
 
-use bus::EventBus;
+use bus::{Cache, EventBus};
 use chrono::{DateTime, Utc};
 use common::{Identity, Role, Scope};
 use sea_orm::DatabaseConnection;
 
-use crate::BrainError;
+use crate::{
+    BrainError,
+    hot::{Counts, HotCache, Kind},
+};
 
 /// The brain service: cheap to clone (the connection is a pooled handle), shared by every
 /// request. Built with [`BrainService::new`] so that fields can be added (the event bus,
@@ -29,6 +35,7 @@ use crate::BrainError;
 pub struct BrainService {
     db: DatabaseConnection,
     bus: Arc<dyn EventBus>,
+    hot: HotCache,
 }
 
 impl std::fmt::Debug for BrainService {
@@ -39,17 +46,44 @@ impl std::fmt::Debug for BrainService {
 
 impl BrainService {
     /// A service over a database migrated with `BrainMigrator`, with a bus of its own (the
-    /// matcher must share it to be woken and heard: see [`BrainService::with_bus`]).
+    /// matcher must share it to be woken and heard: see [`BrainService::with_bus`]) and a
+    /// cache of its own (which caches only the catalog: market data needs the matcher's
+    /// versions, see [`BrainService::with_cache`]).
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
             db,
             bus: Arc::new(bus::LocalBus::new()),
+            hot: HotCache::new(Arc::new(bus::LocalCache::new())),
         }
     }
 
     /// The same service on the deployment's bus, where the matcher listens and publishes.
     pub fn with_bus(self, bus: Arc<dyn EventBus>) -> Self {
         Self { bus, ..self }
+    }
+
+    /// The same service reading hot data through the deployment's `cache`: the one the
+    /// matcher writes its market versions to (`Matcher::with_cache`) and every other brain
+    /// replica uses, so that each change is seen by all of them. Counts start afresh.
+    pub fn with_cache(self, cache: Arc<dyn Cache>) -> Self {
+        Self {
+            hot: HotCache::new(cache),
+            ..self
+        }
+    }
+
+    /// The cache of the hot reads, for readiness checks.
+    pub fn cache(&self) -> &Arc<dyn Cache> {
+        self.hot.cache()
+    }
+
+    /// How the hot reads of `kind` went since the cache was set: hits, misses, errors.
+    pub fn cache_stats(&self, kind: Kind) -> Counts {
+        self.hot.counts(kind)
+    }
+
+    pub(crate) fn hot(&self) -> &HotCache {
+        &self.hot
     }
 
     /// The event bus.

@@ -55,7 +55,11 @@ impl BrainService {
         req: &PlaceRequest<'_>,
     ) -> Result<(Order, Market), BrainError> {
         require_trade(caller)?;
-        let market = self.market_by_symbol(market_symbol).await?;
+        // From the database, not the cache: whether the market is open decides what may
+        // trade, and must not wait for a cache that missed the halt's version.
+        let market = store::markets::find_by_symbol(self.db(), market_symbol)
+            .await?
+            .ok_or(BrainError::NotFound("market"))?;
         if let Some(id) = req.client_order_id
             && let Some(existing) =
                 store::orders::find_by_client_id(self.db(), caller.user_id, id).await?
@@ -274,12 +278,12 @@ impl BrainService {
             .ok_or(BrainError::NotFound("market"))
     }
 
-    /// The market an order or event names by id.
+    /// The market an order or event names by id (through the hot cache).
     ///
     /// # Errors
     /// `NOT_FOUND`, or a database fault.
     pub async fn market_by_id(&self, id: uuid::Uuid) -> Result<Market, BrainError> {
-        store::markets::find_by_id(self.db(), id)
+        self.market_with_id(id)
             .await?
             .ok_or(BrainError::NotFound("market"))
     }

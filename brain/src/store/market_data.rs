@@ -1,6 +1,6 @@
 //! Public market data read from the matcher's tables: the L2 book (from live orders), the
-//! recent trades, the candles and the 24 h ticker. Each read is one function, so a cache can
-//! later stand in front of it (the service calls exactly one of these per use case).
+//! recent trades, the candles and the 24 h ticker. Each read is one function, and the service
+//! puts the cache (`crate::hot`) in front of it; the types are serde so they can be cached.
 //!
 //! Prices stay in ticks and quantities in lots (integers) here; the schema formats them.
 
@@ -13,6 +13,7 @@ use sea_orm::{
     TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::corrupt;
@@ -26,7 +27,7 @@ const IN_BOOK: [&str; 2] = ["open", "partially_filled"];
 pub const TICKER_WINDOW: TimeDelta = TimeDelta::hours(24);
 
 /// One aggregated price level of the book.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Level {
     /// Price in ticks.
     pub price_ticks: u64,
@@ -38,7 +39,7 @@ pub struct Level {
 
 /// A consistent L2 view of one market: both sides and the market sequence they are as of,
 /// so a subscriber can apply the deltas that follow it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BookSnapshot {
     /// The market's highest event sequence when the book was read (0 before any event).
     pub sequence: i64,
@@ -49,7 +50,7 @@ pub struct BookSnapshot {
 }
 
 /// A trade as the public sees it: no parties, no fees.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketTrade {
     /// The trades table's id.
     pub id: i64,
@@ -60,9 +61,28 @@ pub struct MarketTrade {
     /// Quantity in lots.
     pub qty_lots: u64,
     /// The incoming order's side.
+    #[serde(with = "side_serde")]
     pub taker_side: Side,
     /// When it executed.
     pub executed_at: DateTime<Utc>,
+}
+
+/// The engine's [`Side`] in a cached value, spelled as on the bus (`buy`, `sell`): the engine
+/// stays free of serde.
+mod side_serde {
+    use matcher::{Side, events::WireSide};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(side: &Side, s: S) -> Result<S::Ok, S::Error> {
+        WireSide::from(*side).serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Side, D::Error> {
+        Ok(match WireSide::deserialize(d)? {
+            WireSide::Buy => Side::Buy,
+            WireSide::Sell => Side::Sell,
+        })
+    }
 }
 
 /// A candle width, with the spelling the matcher stores (`matcher::settle::INTERVALS`).
@@ -94,7 +114,7 @@ impl Interval {
 }
 
 /// OHLCV of one interval; prices in ticks, volume in lots.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Candle {
     /// Start of the interval.
     pub open_time: DateTime<Utc>,
@@ -127,7 +147,7 @@ pub struct CandleRange {
 }
 
 /// A market's ticker as of one moment; prices in ticks, volume in lots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Ticker {
     /// The last trade's price (at any time); `None` before the first trade.
     pub last: Option<u64>,

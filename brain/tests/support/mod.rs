@@ -1,12 +1,20 @@
 //! What the brain's story suites share: a migrated database per backend, the schema over
 //! it, callers, and GraphQL helpers.
+//!
+//! The service and the matcher of every story share one cache (in process; on the
+//! PostgreSQL run, Redis under a fresh prefix when `REDIS_URL` is set), so every story reads
+//! market data and the catalog through it: a story that compares reads after trades is also
+//! a check that the cache never serves stale data.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::{Request, Variables};
 use brain::{BrainSchema, BrainService, build_schema};
+use bus::{Cache, LocalCache, RedisCache, RedisOptions};
 use common::{Caller, Credential, Identity, Role, Scope};
 use matcher::runner::{Matcher, MatcherConfig};
 use migration::{AuthMigrator, BrainMigrator, MigratorTrait};
@@ -19,6 +27,15 @@ pub struct Env {
     pub db: DatabaseConnection,
     pub schema: BrainSchema,
     pub service: BrainService,
+    /// The cache the service reads through and [`Market::open`]'s matcher writes to.
+    pub cache: Arc<dyn Cache>,
+}
+
+impl Env {
+    /// The same database with the service (and later matchers) on `cache` instead.
+    pub fn with_cache(self, cache: Arc<dyn Cache>) -> Self {
+        env(self.db, cache)
+    }
 }
 
 async fn migrate(db: &DatabaseConnection) {
@@ -26,12 +43,39 @@ async fn migrate(db: &DatabaseConnection) {
     BrainMigrator::up(db, None).await.unwrap();
 }
 
-fn env(db: DatabaseConnection) -> Env {
-    let service = BrainService::new(db.clone());
+fn env(db: DatabaseConnection, cache: Arc<dyn Cache>) -> Env {
+    let service = BrainService::new(db.clone()).with_cache(cache.clone());
     Env {
         schema: build_schema(service.clone(), true),
         service,
         db,
+        cache,
+    }
+}
+
+/// Redis options with short timeouts, so stories about a Redis going away end quickly.
+pub fn redis_options(prefix: &str) -> RedisOptions {
+    RedisOptions {
+        connect_timeout: Duration::from_secs(2),
+        command_timeout: Duration::from_millis(500),
+        reconnect_max_delay: Duration::from_millis(200),
+        pool_size: 2,
+        ..RedisOptions::new(prefix)
+    }
+}
+
+/// The cache of the PostgreSQL run: Redis under a fresh prefix when `REDIS_URL` is set.
+async fn shared_cache() -> Arc<dyn Cache> {
+    match std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
+        Some(url) => {
+            let prefix = format!("rialto-test:{}:", Uuid::new_v4().simple());
+            Arc::new(
+                RedisCache::connect(&url, &redis_options(&prefix))
+                    .await
+                    .expect("connect to REDIS_URL"),
+            )
+        }
+        None => Arc::new(LocalCache::new()),
     }
 }
 
@@ -49,7 +93,7 @@ where
         .sqlx_logging(false);
     let db = Database::connect(opts).await.unwrap();
     migrate(&db).await;
-    story(env(db.clone())).await;
+    story(env(db.clone(), Arc::new(LocalCache::new()))).await;
     db.close().await.unwrap();
 
     let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
@@ -68,7 +112,7 @@ where
         .expect("DATABASE_URL has a database path");
     let db = Database::connect(format!("{base}/{name}")).await.unwrap();
     migrate(&db).await;
-    story(env(db.clone())).await;
+    story(env(db.clone(), shared_cache().await)).await;
     db.close().await.unwrap();
     admin
         .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
@@ -157,7 +201,8 @@ impl Market {
             env.db.clone(),
             env.service.bus().clone(),
             MatcherConfig::default(),
-        );
+        )
+        .with_cache(env.cache.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let matcher = tokio::spawn(matcher.run(async move {
             let _ = stopped.await;
