@@ -476,53 +476,14 @@ pub mod keys {
 mod tests {
     use std::sync::atomic::AtomicUsize;
 
-    use bus::LocalCache;
-    use futures_util::FutureExt;
+    use bus::testing::FlakyCache;
 
     use super::*;
 
     const VERSION: &str = "test:v";
 
-    /// A cache that can be switched off, like a Redis that went away.
-    struct Flaky {
-        inner: LocalCache,
-        down: AtomicBool,
-    }
-
-    impl Flaky {
-        fn fail<'a, R: Send + 'a>(&self) -> Option<BoxFuture<'a, Result<R, bus::Error>>> {
-            self.down.load(Ordering::Relaxed).then(|| {
-                futures_util::future::ready(Err(bus::Error::Unavailable("down".into()))).boxed()
-            })
-        }
-    }
-
-    impl Cache for Flaky {
-        fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, bus::Error>> {
-            self.fail().unwrap_or_else(|| self.inner.get(key))
-        }
-        fn set<'a>(
-            &'a self,
-            key: &'a str,
-            value: String,
-            ttl: Option<Duration>,
-        ) -> BoxFuture<'a, Result<(), bus::Error>> {
-            self.fail()
-                .unwrap_or_else(|| self.inner.set(key, value, ttl))
-        }
-        fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), bus::Error>> {
-            self.fail().unwrap_or_else(|| self.inner.delete(key))
-        }
-        fn ping(&self) -> BoxFuture<'_, Result<(), bus::Error>> {
-            self.fail().unwrap_or_else(|| self.inner.ping())
-        }
-    }
-
-    fn flaky() -> (Arc<Flaky>, HotCache) {
-        let cache = Arc::new(Flaky {
-            inner: LocalCache::new(),
-            down: AtomicBool::new(false),
-        });
+    fn flaky() -> (Arc<FlakyCache>, HotCache) {
+        let cache = Arc::new(FlakyCache::default());
         (cache.clone(), HotCache::new(cache))
     }
 
@@ -536,7 +497,7 @@ mod tests {
         .expect("the loader does not fail")
     }
 
-    async fn set(cache: &Flaky, key: &str, value: &str) {
+    async fn set(cache: &FlakyCache, key: &str, value: &str) {
         cache
             .inner
             .set(key, value.to_owned(), None)
@@ -595,7 +556,7 @@ mod tests {
         let loads = AtomicUsize::new(0);
         set(&cache, VERSION, "1.a").await;
         assert_eq!(read(&hot, 1, &loads).await, 1);
-        cache.down.store(true, Ordering::Relaxed);
+        cache.set_down(true);
         assert_eq!(
             read(&hot, 2, &loads).await,
             2,
@@ -604,7 +565,7 @@ mod tests {
         assert_eq!(read(&hot, 3, &loads).await, 3, "bypassed for a while");
         assert_eq!(hot.counts(Kind::Book).errors, 2);
         // Back, and after the pause the cache answers again.
-        cache.down.store(false, Ordering::Relaxed);
+        cache.set_down(false);
         tokio::time::sleep(BYPASS_AFTER_ERROR + Duration::from_millis(50)).await;
         assert_eq!(read(&hot, 4, &loads).await, 1, "the value labelled 1.a");
     }
@@ -634,9 +595,9 @@ mod tests {
         assert_eq!(read_catalog(1).await, 1);
         assert_eq!(read_catalog(2).await, 1, "cached under the catalog version");
 
-        cache.down.store(true, Ordering::Relaxed);
+        cache.set_down(true);
         hot.bump_catalog().await;
-        cache.down.store(false, Ordering::Relaxed);
+        cache.set_down(false);
         // The old version still stands in the cache, but this service does not trust it.
         assert_eq!(read_catalog(3).await, 3);
         tokio::time::sleep(CATALOG_RETRY * 3).await;

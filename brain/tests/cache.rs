@@ -12,15 +12,12 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use brain::hot::{BYPASS_AFTER_ERROR, Counts, Kind};
-use bus::{Cache, LocalCache, RedisCache};
+use bus::{RedisCache, testing::FlakyCache};
 use common::{Caller, Identity};
 use entity::market_events;
-use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use support::{Env, Market, code, each_backend, exec, ok, redis_options};
@@ -169,55 +166,17 @@ async fn a_second_read_is_a_hit_and_a_batch_or_an_admin_act_makes_the_next_read_
     .await;
 }
 
-/// A cache that can be switched off, like a Redis behind a network blip.
-struct Flaky {
-    inner: LocalCache,
-    down: AtomicBool,
-}
-
-impl Flaky {
-    fn fail<'a, R: Send + 'a>(&self) -> Option<BoxFuture<'a, Result<R, bus::Error>>> {
-        self.down.load(Ordering::Relaxed).then(|| {
-            futures_util::future::ready(Err(bus::Error::Unavailable("blip".into()))).boxed()
-        })
-    }
-}
-
-impl Cache for Flaky {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, bus::Error>> {
-        self.fail().unwrap_or_else(|| self.inner.get(key))
-    }
-    fn set<'a>(
-        &'a self,
-        key: &'a str,
-        value: String,
-        ttl: Option<Duration>,
-    ) -> BoxFuture<'a, Result<(), bus::Error>> {
-        self.fail()
-            .unwrap_or_else(|| self.inner.set(key, value, ttl))
-    }
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), bus::Error>> {
-        self.fail().unwrap_or_else(|| self.inner.delete(key))
-    }
-    fn ping(&self) -> BoxFuture<'_, Result<(), bus::Error>> {
-        self.fail().unwrap_or_else(|| self.inner.ping())
-    }
-}
-
 #[tokio::test]
 async fn a_blip_that_hid_a_batch_from_the_cache_never_leaves_stale_reads() {
     each_backend(|env| async move {
-        let flaky = Arc::new(Flaky {
-            inner: LocalCache::new(),
-            down: AtomicBool::new(false),
-        });
+        let flaky = Arc::new(FlakyCache::default());
         let env = env.with_cache(flaky.clone());
         let m = Market::open(&env).await;
         place(&env, &m.alice, "SELL", "100", "3").await;
         twice_second_hit(&env, Kind::Book, BOOK).await;
 
         // The cache goes away; a batch commits (its version write fails), trading goes on.
-        flaky.down.store(true, Ordering::Relaxed);
+        flaky.set_down(true);
         assert_eq!(
             place(&env, &m.bob, "BUY", "100", "1").await["status"],
             "FILLED"
@@ -231,7 +190,7 @@ async fn a_blip_that_hid_a_batch_from_the_cache_never_leaves_stale_reads() {
         assert!(env.service.cache_stats(Kind::Book).errors > errors);
 
         // Back, still holding the old version and the old book: never served.
-        flaky.down.store(false, Ordering::Relaxed);
+        flaky.set_down(false);
         let back = public(&env, BOOK).await;
         assert_eq!(
             book(&back)["asks"],

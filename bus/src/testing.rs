@@ -1,12 +1,62 @@
-//! Test support (feature `testing`): a private `redis-server` that a test can kill, to show
-//! what happens when Redis goes away. Never compiled into the services.
+//! Test support (feature `testing`): a private `redis-server` that a test can kill, and a
+//! cache that can be switched off, to show what happens when Redis goes away. Never
+//! compiled into the services.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::atomic::{AtomicBool, Ordering},
     time::Duration,
 };
+
+use futures_util::{FutureExt, future::BoxFuture};
+
+use crate::{Cache, Error, LocalCache};
+
+/// A cache that can be switched off, like a Redis behind a network blip: while `down` is
+/// set every call fails at once.
+#[derive(Default)]
+pub struct FlakyCache {
+    /// What answers while it is up.
+    pub inner: LocalCache,
+    /// Whether it is down now.
+    pub down: AtomicBool,
+}
+
+impl FlakyCache {
+    /// Switches it off (`true`) or on again.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::Relaxed);
+    }
+
+    fn fail<'a, R: Send + 'a>(&self) -> Option<BoxFuture<'a, Result<R, Error>>> {
+        self.down
+            .load(Ordering::Relaxed)
+            .then(|| futures_util::future::ready(Err(Error::Unavailable("blip".into()))).boxed())
+    }
+}
+
+impl Cache for FlakyCache {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, Error>> {
+        self.fail().unwrap_or_else(|| self.inner.get(key))
+    }
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: String,
+        ttl: Option<Duration>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        self.fail()
+            .unwrap_or_else(|| self.inner.set(key, value, ttl))
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        self.fail().unwrap_or_else(|| self.inner.delete(key))
+    }
+    fn ping(&self) -> BoxFuture<'_, Result<(), Error>> {
+        self.fail().unwrap_or_else(|| self.inner.ping())
+    }
+}
 
 /// The `redis-server` binary, if this machine has one.
 pub fn redis_server() -> Option<PathBuf> {
