@@ -64,25 +64,8 @@ impl BrainService {
         let Some(key) = keys::market_by_symbol(symbol) else {
             return store::markets::find_by_symbol(self.db(), symbol).await;
         };
-        let found = self
-            .hot()
-            .read(
-                Kind::Market,
-                &key,
-                CATALOG_VERSION_KEY,
-                DEFAULT_TTL,
-                || async {
-                    store::markets::find_by_symbol(self.db(), symbol)
-                        .await?
-                        .ok_or(BrainError::NotFound("market"))
-                },
-            )
-            .await;
-        match found {
-            Ok(market) => Ok(Some(market)),
-            Err(BrainError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.cached_market(&key, || store::markets::find_by_symbol(self.db(), symbol))
+            .await
     }
 
     /// The market with this id, if listed, through the cache like [`BrainService::market`].
@@ -90,18 +73,26 @@ impl BrainService {
         &self,
         id: uuid::Uuid,
     ) -> Result<Option<Market>, BrainError> {
+        self.cached_market(&keys::market_by_id(id), || {
+            store::markets::find_by_id(self.db(), id)
+        })
+        .await
+    }
+
+    /// One listed market through the catalog's cache; an absent one is not cached.
+    async fn cached_market<F, Fut>(&self, key: &str, load: F) -> Result<Option<Market>, BrainError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<Market>, BrainError>>,
+    {
         let found = self
             .hot()
             .read(
                 Kind::Market,
-                &keys::market_by_id(id),
+                key,
                 CATALOG_VERSION_KEY,
                 DEFAULT_TTL,
-                || async {
-                    store::markets::find_by_id(self.db(), id)
-                        .await?
-                        .ok_or(BrainError::NotFound("market"))
-                },
+                || async { load().await?.ok_or(BrainError::NotFound("market")) },
             )
             .await;
         match found {
