@@ -7,6 +7,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use auth::{AuthConfig, AuthService, KeySet};
+use axum::serve::ListenerExt as _;
 use brain::BrainService;
 use common::ContextSigner;
 use matcher::runner::{Matcher, MatcherConfig};
@@ -432,7 +433,14 @@ impl Application {
                 let _ = stopped.await;
             }))
         });
-        let served = axum::serve(self.listener, service)
+        // Small responses and WebSocket frames go out at once: with Nagle's algorithm a
+        // frame written after another waits for the client's delayed ACK (up to 40 ms).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        let served = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop.send(());

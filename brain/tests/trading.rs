@@ -192,6 +192,60 @@ async fn a_retry_with_the_same_client_order_id_returns_the_same_order() {
 }
 
 #[tokio::test]
+async fn orders_sent_at_once_share_a_commit_and_each_gets_its_own_answer() {
+    each_backend(|env| async move {
+        let m = Market::open(&env).await;
+        // Alice's 100 ACME cover ten of these eleven sells; Bob sends one buy twice under
+        // the same client order id; and one order is not a tick multiple. All at once, so
+        // the place path takes them in one transaction.
+        let mut sends = Vec::new();
+        for _ in 0..11 {
+            sends.push((m.alice.clone(), limit("SELL", "100", "10")));
+        }
+        let mut retry = limit("BUY", "50", "1");
+        retry["i"]["clientOrderId"] = json!("bob-once");
+        sends.push((m.bob.clone(), retry.clone()));
+        sends.push((m.bob.clone(), retry));
+        sends.push((m.bob.clone(), limit("BUY", "50.001", "1")));
+        let answers = futures_util::future::join_all(
+            sends
+                .iter()
+                .map(|(who, input)| place_err(&env, who, input.clone())),
+        )
+        .await;
+
+        let sells = &answers[..11];
+        let open = sells
+            .iter()
+            .filter(|a| a["data"]["placeOrder"]["status"] == "OPEN")
+            .count();
+        let short = sells
+            .iter()
+            .filter(|a| a.get("errors").is_some() && code(a) == "INSUFFICIENT_FUNDS")
+            .count();
+        assert_eq!((open, short), (10, 1), "{answers:#?}");
+        let (first, again) = (
+            &answers[11]["data"]["placeOrder"],
+            &answers[12]["data"]["placeOrder"],
+        );
+        assert_eq!(first["id"], again["id"], "{answers:#?}");
+        assert!(first["id"].is_string(), "{answers:#?}");
+        assert_eq!(code(&answers[13]), "BAD_USER_INPUT");
+        assert_eq!(
+            balance(&env, &m.alice, "ACME").await,
+            ("0".into(), "100".into())
+        );
+        // One buy held: 50.00 and its 0.10 taker fee at most.
+        assert_eq!(
+            balance(&env, &m.bob, "USD").await,
+            ("9949.9".into(), "50.1".into())
+        );
+        m.close(&env).await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn another_users_order_is_invisible_and_untouchable() {
     each_backend(|env| async move {
         let m = Market::open(&env).await;

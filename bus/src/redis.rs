@@ -44,8 +44,8 @@ impl RedisOptions {
         }
     }
 
-    /// A fred builder for `url` with these timeouts and an endless reconnect policy; the
-    /// initial connection still fails fast (fred's `fail_fast`, on by default).
+    /// A fred builder for `url` with these timeouts, `TCP_NODELAY` and an endless reconnect
+    /// policy; the initial connection still fails fast (fred's `fail_fast`, on by default).
     pub(crate) fn builder(&self, url: &str, pubsub_buffer: usize) -> Result<Builder, Error> {
         let config = Config::from_url(url).map_err(Error::fred)?;
         let mut builder = Builder::from_config(config);
@@ -58,6 +58,8 @@ impl RedisOptions {
             .with_connection_config(|c| {
                 c.connection_timeout = connect_timeout;
                 c.internal_command_timeout = command_timeout;
+                // Commands are small and each is awaited: never hold one back for Nagle.
+                c.tcp.nodelay = Some(true);
             })
             .with_performance_config(|p| {
                 p.default_command_timeout = command_timeout;

@@ -34,6 +34,40 @@ async fn a_subscriber_receives_messages_in_publish_order() {
     }
 }
 
+/// A batch published at once arrives as if published one by one: every message, each
+/// topic in order, and the count says all of them went (more than one Redis pipeline's worth).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_published_at_once_arrives_in_order_on_every_topic() {
+    for backend in backends() {
+        let bus = backend.bus(&unique_prefix(), 8192).await;
+        let mut acme = bus.subscribe("market.ACME").await.unwrap();
+        let mut other = bus.subscribe("market.OTHER").await.unwrap();
+        let items: Vec<(String, bytes::Bytes)> = (0..2500)
+            .map(|i| {
+                let topic = if i % 3 == 0 {
+                    "market.OTHER"
+                } else {
+                    "market.ACME"
+                };
+                (topic.to_owned(), msg(&i.to_string()))
+            })
+            .collect();
+        assert_eq!(
+            bus.publish_many(items).await.unwrap(),
+            2500,
+            "{}",
+            backend.name()
+        );
+        assert_eq!(bus.publish_many(Vec::new()).await.unwrap(), 0);
+        for i in (0..2500).filter(|i| i % 3 != 0) {
+            expect_message(&mut acme, &i.to_string(), backend.name()).await;
+        }
+        for i in (0..2500).filter(|i| i % 3 == 0) {
+            expect_message(&mut other, &i.to_string(), backend.name()).await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn two_subscribers_both_receive_every_message() {
     for backend in backends() {
@@ -395,6 +429,12 @@ async fn a_redis_outage_errors_fast_then_resubscribes_and_reports_lagged() {
     .await;
     assert!(bus::EventBus::ping(&bus).await.is_err());
     assert!(bus::Cache::ping(&cache).await.is_err());
+
+    let batch = vec![("market.ACME".to_owned(), msg("during"))];
+    assert!(
+        bus::EventBus::publish_many(&bus, batch).await.is_err(),
+        "a batch of which nothing went out is an error"
+    );
 
     proxy.up();
     eventually("publish works again", || async {

@@ -326,10 +326,11 @@ impl Matcher {
         }
     }
 
-    /// Publishes committed outbox rows and marks them published. A failure leaves them for
-    /// [`Matcher::publish_pending`].
+    /// Publishes committed outbox rows, all at once ([`EventBus::publish_many`]), and marks
+    /// the published ones. A failure leaves the rest for [`Matcher::publish_pending`].
     async fn publish(&self, rows: Vec<(String, Uuid, market_events::Model)>) {
-        let mut published = Vec::with_capacity(rows.len());
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut items = Vec::with_capacity(rows.len());
         for (symbol, market, row) in rows {
             let Ok(event) = serde_json::from_str::<MarketEvent>(&row.payload) else {
                 tracing::error!(id = row.id, "unreadable outbox payload");
@@ -344,24 +345,44 @@ impl Matcher {
             let Ok(payload) = serde_json::to_vec(&envelope) else {
                 continue;
             };
-            match self.bus.publish(&topic, Bytes::from(payload)).await {
-                Ok(()) => published.push(row.id),
-                Err(e) => {
-                    tracing::warn!(error = %e, "publishing the outbox failed; will retry");
-                    break;
-                }
-            }
+            ids.push(row.id);
+            items.push((topic, Bytes::from(payload)));
         }
-        if published.is_empty() {
+        if items.is_empty() {
             return;
         }
-        let marked = market_events::Entity::update_many()
-            .col_expr(market_events::Column::PublishedAt, Expr::value(Utc::now()))
-            .filter(market_events::Column::Id.is_in(published))
-            .exec(&self.db)
-            .await;
-        if let Err(e) = marked {
-            tracing::warn!(error = %e, "marking the outbox published failed; events may repeat");
+        let total = items.len();
+        let published = match self.bus.publish_many(items).await {
+            Ok(n) => {
+                if n < total {
+                    tracing::warn!(
+                        published = n,
+                        total,
+                        "publishing the outbox stopped part-way; will retry"
+                    );
+                }
+                n
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "publishing the outbox failed; will retry");
+                return;
+            }
+        };
+        ids.truncate(published);
+        if ids.is_empty() {
+            return;
+        }
+        let now = Utc::now();
+        for chunk in settle::chunks(&ids, usize::MAX, |_| settle::ID_BYTES) {
+            let marked = market_events::Entity::update_many()
+                .col_expr(market_events::Column::PublishedAt, Expr::value(now))
+                .filter(market_events::Column::Id.is_in(chunk.iter().copied()))
+                .exec(&self.db)
+                .await;
+            if let Err(e) = marked {
+                tracing::warn!(error = %e, "marking the outbox published failed; events may repeat");
+                return;
+            }
         }
     }
 

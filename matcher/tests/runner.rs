@@ -594,3 +594,167 @@ async fn a_batch_whose_commands_another_matcher_settled_is_refused_whole() {
     })
     .await;
 }
+
+/// More orders and balances in one batch than one statement writes (`CHUNK` is 256): every
+/// order, every balance (new rows and existing ones) and every event is still right.
+#[tokio::test]
+async fn a_batch_larger_than_a_statement_chunk_settles_everything() {
+    each_backend(|db, _| async move {
+        const PAIRS: u128 = 300;
+        let w = World::new(db).await;
+        let seller = |i: u128| Uuid::from_u128(0x5E11_0000 + i);
+        let buyer = |i: u128| Uuid::from_u128(0xB0_0000 + i);
+        let mut sells = Vec::new();
+        let mut buys = Vec::new();
+        for i in 0..PAIRS {
+            w.fund(seller(i), w.acme, 5).await;
+            w.fund(buyer(i), w.usd, 100_000).await;
+            sells.push(w.place(seller(i), Side::Sell, 10_000, 1).await);
+        }
+        for i in 0..PAIRS {
+            buys.push(w.place(buyer(i), Side::Buy, 10_000, 1).await);
+        }
+        let mut m = matcher(&w.db, Arc::new(LocalBus::new()));
+        assert_eq!(m.process_next_batch().await.unwrap(), 2 * PAIRS as usize);
+
+        let filled = orders::Entity::find()
+            .filter(orders::Column::Status.eq("filled"))
+            .all(&w.db)
+            .await
+            .unwrap();
+        assert_eq!(filled.len(), 2 * PAIRS as usize);
+        for o in &filled {
+            assert_eq!(
+                (o.filled_lots, o.held_remaining, o.reason.as_deref()),
+                (1, 0, None)
+            );
+        }
+        for i in 0..PAIRS {
+            // Seller: 1 ACME gone, 100.00 less the 0.10 maker fee in. Buyer: a new ACME row.
+            assert_eq!(w.balance(seller(i), w.acme).await, (4, 0));
+            assert_eq!(w.balance(seller(i), w.usd).await, (10_000 - 10, 0));
+            assert_eq!(w.balance(buyer(i), w.acme).await, (1, 0));
+            assert_eq!(w.balance(buyer(i), w.usd).await, (100_000 - 10_020, 0));
+        }
+        w.assert_ledger_consistent().await;
+
+        // One balance event per moved balance, each what the table holds, in key order.
+        let events = market_events::Entity::find()
+            .order_by_asc(market_events::Column::Seq)
+            .all(&w.db)
+            .await
+            .unwrap();
+        let mut balance_events = Vec::new();
+        let mut order_events = 0;
+        for e in &events {
+            match serde_json::from_str::<MarketEvent>(&e.payload).unwrap() {
+                MarketEvent::Balance {
+                    user,
+                    asset,
+                    available,
+                    held,
+                    ..
+                } => {
+                    assert_eq!(w.balance(user, asset).await, (available, held));
+                    balance_events.push((user, asset));
+                }
+                MarketEvent::Order { .. } => order_events += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(balance_events.len(), 4 * PAIRS as usize);
+        assert!(balance_events.is_sorted(), "balance events in key order");
+        assert_eq!(order_events, 2 * PAIRS as usize);
+        let candles = entity::candles::Entity::find().all(&w.db).await.unwrap();
+        assert_eq!(candles.len(), 5);
+        for c in candles {
+            assert_eq!(
+                (c.open, c.high, c.low, c.close, c.volume_lots, c.trade_count),
+                (10_000, 10_000, 10_000, 10_000, PAIRS as i64, PAIRS as i64)
+            );
+        }
+    })
+    .await;
+}
+
+/// The batched balance writes refuse what one upsert per balance refused: taking from a
+/// balance that does not exist, and taking more than a balance has. The batch then writes
+/// nothing.
+#[tokio::test]
+async fn a_batch_that_would_overdraw_or_invent_a_balance_is_refused() {
+    use matcher::engine::{Account, Asset, Effects, Posting, PostingKind};
+    each_backend(|db, _| async move {
+        let w = World::new(db).await;
+        w.fund(ALICE, w.acme, 10).await;
+        w.fund(BOB, w.usd, 10).await;
+        let ids = matcher::settle::MarketIds {
+            id: w.market,
+            symbol: "ACME-USD".into(),
+            base: w.acme,
+            quote: w.usd,
+        };
+        let moving = |account, asset, amount| {
+            let posting = |account, amount| Posting {
+                account,
+                asset,
+                amount,
+                kind: PostingKind::Release,
+                order: 1,
+                trade_seq: None,
+            };
+            Effects {
+                ledger: vec![vec![
+                    posting(account, amount),
+                    posting(Account::Fees, -amount),
+                ]],
+                ..Effects::default()
+            }
+        };
+        let attempt = |fx: Effects| {
+            let w = &w;
+            let ids = ids.clone();
+            async move {
+                let tx = w.db.begin().await.unwrap();
+                let mut next_seq = 1;
+                let result =
+                    matcher::settle::write_batch(&tx, &ids, &fx, &[], &mut next_seq, Utc::now())
+                        .await;
+                tx.rollback().await.unwrap();
+                result
+            }
+        };
+
+        // Carol has no ACME to take.
+        let carol = moving(Account::Available(CAROL.as_u128()), Asset::Base, -1);
+        assert!(matches!(
+            attempt(carol).await,
+            Err(sea_orm::DbErr::RecordNotUpdated)
+        ));
+        // Alice has 10 ACME, not 11.
+        let alice = moving(Account::Available(ALICE.as_u128()), Asset::Base, -11);
+        assert!(attempt(alice).await.is_err(), "the CHECK refuses it");
+        // Alongside a gain that alone would be fine.
+        let mut both = moving(Account::Available(BOB.as_u128()), Asset::Quote, 5);
+        both.ledger.extend(
+            moving(Account::Held(ALICE.as_u128()), Asset::Base, -1)
+                .ledger
+                .into_iter(),
+        );
+        assert!(attempt(both).await.is_err(), "nothing is held for Alice");
+        assert_eq!(w.balance(ALICE, w.acme).await, (10, 0));
+        assert_eq!(w.balance(BOB, w.usd).await, (10, 0));
+        assert_eq!(w.balance(CAROL, w.acme).await, (0, 0));
+
+        // An order the table does not have is not silently skipped.
+        let mut ghost = Effects::default();
+        let sell = w.place(ALICE, Side::Sell, 10_000, 1).await;
+        let mut state = matcher::runner::order_state(&w.order(sell).await).unwrap();
+        state.id = 999_999;
+        ghost.orders.insert(state.id, state);
+        assert!(matches!(
+            attempt(ghost).await,
+            Err(sea_orm::DbErr::Custom(_))
+        ));
+    })
+    .await;
+}

@@ -289,11 +289,12 @@ async fn connect(
     {
         request.headers_mut().insert("x-request-id", id);
     }
-    let (mut socket, _) =
-        tokio::time::timeout(inner.timeout, tokio_tungstenite::connect_async(request))
-            .await
-            .map_err(|_| TransportError::Timeout(sub.name.clone()))?
-            .map_err(|_| unreachable())?;
+    // Nagle off (the last argument), as for the HTTP client: events are small frames.
+    let connect = tokio_tungstenite::connect_async_with_config(request, None, true);
+    let (mut socket, _) = tokio::time::timeout(inner.timeout, connect)
+        .await
+        .map_err(|_| TransportError::Timeout(sub.name.clone()))?
+        .map_err(|_| unreachable())?;
     let mut payload = serde_json::Map::new();
     if let Some(token) = context.signed(&inner.signer) {
         payload.insert(CONTEXT_INIT_KEY.into(), token.into());

@@ -14,9 +14,10 @@
 pub mod catalog;
 pub mod funding;
 pub mod market_data;
+mod placing;
 pub mod trading;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bus::{Cache, EventBus};
 use chrono::{DateTime, Utc};
@@ -36,6 +37,8 @@ pub struct BrainService {
     db: DatabaseConnection,
     bus: Arc<dyn EventBus>,
     hot: HotCache,
+    /// The group-commit task of `placeOrder`, started on first use (on the bus in use then).
+    placer: Arc<OnceLock<placing::Placer>>,
 }
 
 impl std::fmt::Debug for BrainService {
@@ -54,12 +57,17 @@ impl BrainService {
             db,
             bus: Arc::new(bus::LocalBus::new()),
             hot: HotCache::new(Arc::new(bus::LocalCache::new())),
+            placer: Arc::default(),
         }
     }
 
     /// The same service on the deployment's bus, where the matcher listens and publishes.
     pub fn with_bus(self, bus: Arc<dyn EventBus>) -> Self {
-        Self { bus, ..self }
+        Self {
+            bus,
+            placer: Arc::default(),
+            ..self
+        }
     }
 
     /// The same service reading hot data through the deployment's `cache`: the one the
@@ -80,6 +88,11 @@ impl BrainService {
     /// How the hot reads of `kind` went since the cache was set: hits, misses, errors.
     pub fn cache_stats(&self, kind: Kind) -> Counts {
         self.hot.counts(kind)
+    }
+
+    fn placer(&self) -> &placing::Placer {
+        self.placer
+            .get_or_init(|| placing::Placer::spawn(self.db.clone(), self.bus.clone()))
     }
 
     pub(crate) fn hot(&self) -> &HotCache {

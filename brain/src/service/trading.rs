@@ -9,20 +9,18 @@ use bytes::Bytes;
 use common::{Identity, Scope};
 use futures_util::StreamExt;
 use matcher::events::{Envelope, MarketEvent, WAKE_TOPIC, user_topic};
-use sea_orm::TransactionTrait;
 
-use super::BrainService;
+use super::{
+    BrainService,
+    placing::{OwnedRequest, Placed},
+};
 use crate::{
     BrainError,
     domain::{
         market::Market,
-        order::{self, Order, OrderStatus, PlaceRequest},
+        order::{Order, OrderStatus, PlaceRequest},
     },
-    store::{
-        self,
-        ledger::{Account, Posting},
-        orders::{Inserted, OrderFilter},
-    },
+    store::{self, orders::OrderFilter},
 };
 
 /// How long `placeOrder` and `cancelOrder` wait for the matcher before answering with the
@@ -55,47 +53,19 @@ impl BrainService {
         req: &PlaceRequest<'_>,
     ) -> Result<(Order, Market), BrainError> {
         require_trade(caller)?;
-        // From the database, not the cache: whether the market is open decides what may
-        // trade, and must not wait for a cache that missed the halt's version.
-        let market = store::markets::find_by_symbol(self.db(), market_symbol)
-            .await?
-            .ok_or(BrainError::NotFound("market"))?;
-        if let Some(id) = req.client_order_id
-            && let Some(existing) =
-                store::orders::find_by_client_id(self.db(), caller.user_id, id).await?
-        {
-            // A retry names the same market; answer with the order's own, whatever was sent.
-            let market = self.market_by_id(existing.market_id).await?;
-            return Ok((existing, market));
-        }
-        let last = store::orders::last_price(self.db(), market.id).await?;
-        let valid = order::validate(&market.spec, req, last)?;
-        let asset = match valid.hold_asset {
-            matcher::engine::Asset::Base => market.base.id,
-            matcher::engine::Asset::Quote => market.quote.id,
-        };
-        let hold =
-            i64::try_from(valid.hold).map_err(|_| BrainError::invalid("order value too large"))?;
-
+        // The market's rules from the cache; whether it is open is checked again in the
+        // place transaction, from the database.
+        let market = self.market_by_symbol(market_symbol).await?;
         // Subscribe before the command exists, so the matcher's answer cannot be missed.
         let mut updates = self.bus().subscribe(&user_topic(caller.user_id)).await.ok();
-        let now = Self::now();
-        let tx = self.db().begin().await?;
-        let inserted = store::orders::insert(
-            &tx,
-            caller.user_id,
-            market.id,
-            req.client_order_id,
-            req.kind,
-            &valid,
-            now,
-        )
-        .await?;
-        let placed = match inserted {
-            Inserted::New(o) => o,
-            Inserted::Existing => {
-                // A concurrent retry won the race: answer with its order.
-                drop(tx);
+        let placed = self
+            .placer()
+            .place(caller.user_id, market.clone(), OwnedRequest::new(req))
+            .await?;
+        let placed = match placed {
+            Placed::New(o) => o,
+            Placed::Existing => {
+                // A retry: answer with the first order, in its own market, whatever was sent.
                 let id = req.client_order_id.unwrap_or_default();
                 let existing = store::orders::find_by_client_id(self.db(), caller.user_id, id)
                     .await?
@@ -104,19 +74,6 @@ impl BrainService {
                 return Ok((existing, market));
             }
         };
-        store::ledger::post(
-            &tx,
-            "hold",
-            &[
-                Posting::new(Account::UserAvailable(caller.user_id), asset, -hold)
-                    .with_order(placed.id),
-                Posting::new(Account::UserHeld(caller.user_id), asset, hold).with_order(placed.id),
-            ],
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        self.wake_matcher().await;
         if let Some(updates) = updates.as_mut() {
             wait_for(updates, placed.id, |s| s != OrderStatus::Accepted).await;
         }

@@ -1,6 +1,6 @@
 //! `balances` queries: reads, and the one write every balance movement goes through.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::balances;
@@ -117,6 +117,52 @@ pub async fn add(
             None => Err(e.into()),
         },
     }
+}
+
+/// Locks the existing balance rows of these (user, asset) keys in key order, before a
+/// transaction moves several of them; the matcher's batches do the same (see
+/// `matcher::settle::lock_balances`, the one implementation), so the two never deadlock.
+///
+/// # Errors
+/// A database fault.
+pub async fn lock(
+    db: &impl ConnectionTrait,
+    keys: &BTreeSet<(Uuid, Uuid)>,
+) -> Result<(), BrainError> {
+    Ok(matcher::settle::lock_balances(db, keys).await?)
+}
+
+/// Moves `amount` of a user's asset from available to held if at least that much is
+/// available; returns whether it did. One conditional UPDATE that raises no error when the
+/// funds are short, so it can run inside a transaction shared with other traders' orders
+/// (see `service::placing`). The ledger entries that justify the move are the caller's to
+/// write in the same transaction.
+///
+/// # Errors
+/// A database fault.
+pub async fn take_hold(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    asset_id: Uuid,
+    amount: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, BrainError> {
+    let moved = balances::Entity::update_many()
+        .col_expr(
+            balances::Column::Available,
+            Expr::col(balances::Column::Available).sub(amount),
+        )
+        .col_expr(
+            balances::Column::Held,
+            Expr::col(balances::Column::Held).add(amount),
+        )
+        .col_expr(balances::Column::UpdatedAt, Expr::value(now))
+        .filter(balances::Column::UserId.eq(user_id))
+        .filter(balances::Column::AssetId.eq(asset_id))
+        .filter(balances::Column::Available.gte(amount))
+        .exec(db)
+        .await?;
+    Ok(moved.rows_affected == 1)
 }
 
 fn to_domain(m: balances::Model, assets: &HashMap<Uuid, Asset>) -> Result<Balance, BrainError> {

@@ -133,20 +133,57 @@ pub async fn record(
     let rows = postings
         .iter()
         .filter(|p| p.amount != 0)
-        .map(|p| ledger_entries::ActiveModel {
-            id: NotSet,
-            tx_id: Set(tx_id),
-            account: Set(p.account.name().to_owned()),
-            user_id: Set(p.account.user_id()),
-            asset_id: Set(p.asset_id),
-            amount: Set(p.amount),
-            kind: Set(kind.to_owned()),
-            order_id: Set(p.order_id),
-            trade_id: Set(p.trade_id),
-            created_at: Set(now),
-        });
+        .map(|p| entry(tx_id, kind, p, now));
     ledger_entries::Entity::insert_many(rows).exec(db).await?;
     Ok(tx_id)
+}
+
+/// Inserts many balanced transactions, each under its own fresh `tx_id`, in one statement
+/// per chunk of rows: what a batch of placed orders writes (see `service::placing`). Like
+/// [`record`], it does not touch `balances`.
+///
+/// # Errors
+/// [`BrainError::Internal`] when a transaction does not balance (nothing is written), or on a
+/// database fault.
+pub async fn record_many(
+    db: &impl ConnectionTrait,
+    transactions: &[(&str, Vec<Posting>)],
+    now: DateTime<Utc>,
+) -> Result<(), BrainError> {
+    for (_, postings) in transactions {
+        check_balanced(postings)?;
+    }
+    let rows: Vec<ledger_entries::ActiveModel> = transactions
+        .iter()
+        .flat_map(|(kind, postings)| {
+            let tx_id = Uuid::now_v7();
+            postings
+                .iter()
+                .filter(|p| p.amount != 0)
+                .map(move |p| entry(tx_id, kind, p, now))
+        })
+        .collect();
+    for chunk in rows.chunks(super::CHUNK) {
+        ledger_entries::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn entry(tx_id: Uuid, kind: &str, p: &Posting, now: DateTime<Utc>) -> ledger_entries::ActiveModel {
+    ledger_entries::ActiveModel {
+        id: NotSet,
+        tx_id: Set(tx_id),
+        account: Set(p.account.name().to_owned()),
+        user_id: Set(p.account.user_id()),
+        asset_id: Set(p.asset_id),
+        amount: Set(p.amount),
+        kind: Set(kind.to_owned()),
+        order_id: Set(p.order_id),
+        trade_id: Set(p.trade_id),
+        created_at: Set(now),
+    }
 }
 
 /// What [`post`] wrote: the transaction id and every user balance it moved, as it is now.

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::markets;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -130,6 +131,32 @@ pub async fn find_by_symbol(
 pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Market>, BrainError> {
     let rows = markets::Entity::find_by_id(id).all(db).await?;
     Ok(with_assets(db, rows).await?.pop())
+}
+
+/// Whether each of these markets is open or halted, as stored now: what the place path
+/// checks inside its transaction, whatever a cache said.
+///
+/// # Errors
+/// A database fault, or a status the code does not know.
+pub async fn statuses(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, MarketStatus>, BrainError> {
+    let rows: Vec<(Uuid, String)> = markets::Entity::find()
+        .filter(markets::Column::Id.is_in(ids))
+        .select_only()
+        .column(markets::Column::Id)
+        .column(markets::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|(id, status)| {
+            MarketStatus::parse(&status)
+                .map(|s| (id, s))
+                .ok_or_else(|| corrupt(format!("market {id} status {status}")))
+        })
+        .collect()
 }
 
 /// Opens or halts a market.

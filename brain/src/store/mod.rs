@@ -19,6 +19,9 @@ use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 use crate::BrainError;
 
+/// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
+const CHUNK: usize = 256;
+
 /// Whether the database refused a row for a duplicate unique key.
 fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))

@@ -1,16 +1,19 @@
 //! `orders`, `commands` and `trades` queries of the trading use cases.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::{commands, orders, trades};
 use matcher::{Side, TimeInForce};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TryInsertResult,
 };
 use uuid::Uuid;
 
-use super::{corrupt, is_unique_violation};
+use super::corrupt;
 use crate::{
     BrainError,
     domain::order::{Order, OrderKind, OrderStatus, ValidOrder},
@@ -68,19 +71,14 @@ fn to_domain(m: orders::Model) -> Result<Order, BrainError> {
     })
 }
 
-/// What inserting an order found.
-pub enum Inserted {
-    /// A new order.
-    New(Order),
-    /// The user already has an order with this client order id (a retry).
-    Existing,
-}
-
-/// Inserts an accepted order with its hold already taken, and its place command.
+/// Inserts an accepted order whose hold the caller has just taken, unless the user already
+/// has one with this client order id (a retry): then nothing is written and `None` comes
+/// back. `ON CONFLICT DO NOTHING` rather than catching the violation, so a duplicate never
+/// aborts the caller's transaction (which may hold other traders' orders).
 ///
 /// # Errors
-/// A database fault. A duplicate client order id is [`Inserted::Existing`], not an error.
-pub async fn insert(
+/// A database fault, or an amount too large for the table.
+pub async fn insert_new(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     market_id: Uuid,
@@ -88,7 +86,7 @@ pub async fn insert(
     kind: OrderKind,
     v: &ValidOrder,
     now: DateTime<Utc>,
-) -> Result<Inserted, BrainError> {
+) -> Result<Option<Order>, BrainError> {
     let as_i64 =
         |x: u64| i64::try_from(x).map_err(|_| BrainError::invalid("order value too large"));
     let row = orders::ActiveModel {
@@ -116,13 +114,57 @@ pub async fn insert(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let order = match row.insert(db).await {
-        Ok(o) => o,
-        Err(e) if is_unique_violation(&e) => return Ok(Inserted::Existing),
-        Err(e) => return Err(e.into()),
-    };
-    append_command(db, market_id, "place", Some(order.id), user_id, now).await?;
-    Ok(Inserted::New(to_domain(order)?))
+    let inserted = orders::Entity::insert(row)
+        .on_conflict_do_nothing_on([orders::Column::UserId, orders::Column::ClientOrderId])
+        .exec_with_returning(db)
+        .await;
+    match inserted {
+        Ok(TryInsertResult::Inserted(m)) => Ok(Some(to_domain(m)?)),
+        Ok(TryInsertResult::Conflicted | TryInsertResult::Empty) => Ok(None),
+        // SQLite reports the skipped row as one it could not read back.
+        Err(DbErr::RecordNotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A command to append to the matcher's input log.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCommand {
+    /// The market whose matcher takes it.
+    pub market_id: Uuid,
+    /// `place`, `cancel` or `cancel_all`.
+    pub kind: &'static str,
+    /// The order it names, if any.
+    pub order_id: Option<i64>,
+    /// Whose command it is.
+    pub user_id: Uuid,
+}
+
+/// Appends commands in one statement per chunk, in order: their sequence numbers follow
+/// the slice, which is the time priority the matcher gives them.
+///
+/// # Errors
+/// A database fault.
+pub async fn append_commands(
+    db: &impl ConnectionTrait,
+    commands: &[NewCommand],
+    now: DateTime<Utc>,
+) -> Result<(), BrainError> {
+    for chunk in commands.chunks(super::CHUNK) {
+        let rows = chunk.iter().map(|c| commands::ActiveModel {
+            seq: NotSet,
+            market_id: Set(c.market_id),
+            kind: Set(c.kind.to_owned()),
+            order_id: Set(c.order_id),
+            user_id: Set(c.user_id),
+            created_at: Set(now),
+            processed_at: Set(None),
+        });
+        commands::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Appends a command to the matcher's input log.
@@ -256,6 +298,24 @@ pub async fn last_price(
         .one(db)
         .await?;
     Ok(last.and_then(|t| u64::try_from(t.price_ticks).ok()))
+}
+
+/// The last price of each of these markets that has traded (one query per market: each is
+/// a single index probe).
+///
+/// # Errors
+/// A database fault.
+pub async fn last_prices(
+    db: &impl ConnectionTrait,
+    market_ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, u64>, BrainError> {
+    let mut out = HashMap::new();
+    for id in market_ids {
+        if let Some(p) = last_price(db, id).await? {
+            out.insert(id, p);
+        }
+    }
+    Ok(out)
 }
 
 /// One side of a trade, as the trader who was on it sees it.

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 pub use local::LocalBus;
@@ -46,6 +46,33 @@ pub trait EventBus: Send + Sync + 'static {
     /// Sends `payload` to the current subscribers of `topic` (none is fine). Errors only when
     /// the bus is unreachable; the caller keeps the event and publishes it again later.
     fn publish<'a>(&'a self, topic: &'a str, payload: Bytes) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Publishes `items` (topic, payload) in their order, as [`EventBus::publish`] of each
+    /// would, but in as few round trips as the bus allows: the matcher publishes a whole
+    /// batch at once, and one round trip per event was most of its publishing time.
+    ///
+    /// Returns how many items, from the first, were published: all of them, or fewer when a
+    /// failure stopped it (the rest are the caller's to publish again). An error only when
+    /// none was.
+    ///
+    /// The default publishes one item at a time, stopping at the first failure.
+    fn publish_many(&self, items: Vec<(String, Bytes)>) -> BoxFuture<'_, Result<usize, Error>> {
+        async move {
+            let mut published = 0;
+            for (topic, payload) in items {
+                if let Err(e) = self.publish(&topic, payload).await {
+                    if published == 0 {
+                        return Err(e);
+                    }
+                    tracing::debug!(error = %e, published, "publishing stopped part-way");
+                    break;
+                }
+                published += 1;
+            }
+            Ok(published)
+        }
+        .boxed()
+    }
 
     /// Starts receiving `topic`. Messages published after this returns are delivered; the
     /// subscription ends when the stream is dropped.

@@ -42,6 +42,10 @@ struct Inner {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// Most commands of one publishing pipeline: a large outbox backlog goes in several, each
+/// well within the command timeout.
+const PIPELINE_LEN: usize = 1024;
+
 /// What the background tasks need.
 struct Core {
     topics: Topics,
@@ -98,6 +102,38 @@ impl RedisBus {
     fn channel(&self, topic: &str) -> String {
         format!("{}{topic}", self.inner.prefix)
     }
+
+    /// Publishes `items` in one pipeline: how many, from the first, Redis took, and the
+    /// error that stopped the rest, if any.
+    async fn publish_pipeline(&self, items: &[(String, Bytes)]) -> (usize, Option<Error>) {
+        let pipeline = self
+            .inner
+            .publisher
+            .pipeline()
+            .with_options(&self.inner.fail_fast);
+        for (topic, payload) in items {
+            // Only queues the command; nothing is sent yet.
+            let queued: Result<(), _> =
+                pipeline.publish(self.channel(topic), payload.clone()).await;
+            if let Err(e) = queued {
+                return (0, Some(Error::fred(e)));
+            }
+        }
+        let results = pipeline.try_all::<i64>().await;
+        let ok = results
+            .iter()
+            .take_while(|r| r.is_ok())
+            .count()
+            .min(items.len());
+        if ok == items.len() {
+            return (ok, None);
+        }
+        let error = results.into_iter().find_map(Result::err).map_or_else(
+            || Error::Redis("a pipeline answered too few replies".into()),
+            Error::fred,
+        );
+        (ok, Some(error))
+    }
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -119,6 +155,27 @@ impl EventBus for RedisBus {
                 .await
                 .map_err(Error::fred)?;
             Ok(())
+        }
+        .boxed()
+    }
+
+    /// One pipeline (one write, one round trip) per [`PIPELINE_LEN`] items, on the one
+    /// publishing connection, so the order of the items is kept.
+    fn publish_many(&self, items: Vec<(String, Bytes)>) -> BoxFuture<'_, Result<usize, Error>> {
+        async move {
+            let mut published = 0;
+            for chunk in items.chunks(PIPELINE_LEN) {
+                let (ok, error) = self.publish_pipeline(chunk).await;
+                published += ok;
+                if let Some(error) = error {
+                    if published == 0 {
+                        return Err(error);
+                    }
+                    tracing::debug!(error = %error, published, "publishing stopped part-way");
+                    break;
+                }
+            }
+            Ok(published)
         }
         .boxed()
     }
