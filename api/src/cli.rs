@@ -123,6 +123,11 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub trading: TradingConfig,
+
+    /// Seed a demo market (a cash asset, three listed assets, funded demo traders whose
+    /// logins are printed) and keep it alive with a market-maker bot trading through the API.
+    #[arg(long, env = "RIALTO_DEMO")]
+    pub demo: bool,
 }
 
 /// Options of `rialto matcher`.
@@ -378,6 +383,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             })
             .await?;
             let addr = app.local_addr()?;
+            if args.demo {
+                app.start_demo().await?;
+            }
             tracing::info!(%addr, "Rialto is up: GraphiQL at http://{addr}/graphql");
             app.run_until(shutdown_signal()).await
         }

@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod compose;
 pub mod db;
+pub mod demo;
 pub mod edge;
 pub mod execute;
 pub mod gateway;

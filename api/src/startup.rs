@@ -413,6 +413,20 @@ impl Application {
         self.auth.as_ref()
     }
 
+    /// Starts the demo market (`rialto serve --demo`, see [`crate::demo`]) against this
+    /// server's own `/graphql`; its bots begin once the server serves.
+    ///
+    /// # Errors
+    /// Without the auth service in this process, or when its accounts cannot be made.
+    pub async fn start_demo(&self) -> anyhow::Result<()> {
+        let auth = self
+            .auth
+            .as_ref()
+            .context("the demo needs auth in this process (rialto serve)")?;
+        let url = format!("http://{}/graphql", self.local_addr()?);
+        crate::demo::start(auth, url).await
+    }
+
     /// The composed supergraph, when this process runs a gateway.
     pub fn supergraph(&self) -> Option<&Arc<Supergraph>> {
         self.supergraph.as_ref()

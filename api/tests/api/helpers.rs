@@ -68,6 +68,15 @@ pub async fn spawn_auth_subgraph() -> TestApp {
 
 /// Spawns the app after letting the test adjust its configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
+    spawn(adjust, false).await
+}
+
+/// Spawns `rialto serve --demo`: the app with its demo market seeded and its bots running.
+pub async fn spawn_demo_app() -> TestApp {
+    spawn(|_| {}, true).await
+}
+
+async fn spawn(adjust: impl FnOnce(&mut AppConfig), demo: bool) -> TestApp {
     let tmp = tempfile::tempdir().expect("temp dir");
     let data_dir = tmp.path().to_path_buf();
     let database_url = fresh_database().await;
@@ -89,6 +98,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
     let app = Application::build(config).await.expect("build app");
     let addr = format!("http://{}", app.local_addr().unwrap());
     let db = app.auth().expect("auth runs in-process").db().clone();
+    if demo {
+        app.start_demo().await.expect("start the demo");
+    }
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         addr,

@@ -7,6 +7,7 @@
 mod api_keys;
 mod cli;
 mod crash;
+mod demo;
 mod federation;
 mod helpers;
 mod robustness;
