@@ -59,7 +59,7 @@ const MAKER: &str = "maker-bot@demo.rialto.dev";
 const TAKER: &str = "taker-bot@demo.rialto.dev";
 const ADMIN: &str = "admin@demo.rialto.dev";
 
-/// How often the maker re-quotes a market (each re-quote is one cancel-all and its quotes).
+/// How often the maker re-quotes a market (each round: new quotes, then the old withdrawn).
 const QUOTE_EVERY: Duration = Duration::from_secs(2);
 /// Price levels quoted on each side.
 const LEVELS: i64 = 4;
@@ -185,6 +185,8 @@ struct Quoting {
     market: String,
     fair: i64,
     floor: i64,
+    /// The maker's resting quotes, replaced each round.
+    quotes: Vec<String>,
 }
 
 /// Quotes every market and sends a small random taker flow, until the process ends.
@@ -196,8 +198,13 @@ async fn run_bots(maker: Client, taker: Client) {
             market: format!("{}-{CASH}", l.symbol),
             fair: l.fair_cents,
             floor: (l.fair_cents / 4).max(10),
+            quotes: Vec::new(),
         })
         .collect();
+    // Quotes a previous run left are not tracked: start clean.
+    if let Err(e) = maker.cancel_all(None).await {
+        tracing::warn!(error = %e, "demo: clearing old quotes failed");
+    }
     tracing::info!("demo: market maker and taker running");
     let mut tick = tokio::time::interval(QUOTE_EVERY);
     loop {
@@ -224,9 +231,12 @@ fn price(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-async fn requote(maker: &Client, q: &Quoting, rng: &mut StdRng) -> Result<(), ClientError> {
-    maker.cancel_all(Some(&q.market)).await?;
+/// Places a fresh ladder of quotes, then withdraws the previous one: the book is never
+/// empty between the two (the walk moves less than a level per round, so new quotes never
+/// cross old ones).
+async fn requote(maker: &Client, q: &mut Quoting, rng: &mut StdRng) -> Result<(), ClientError> {
     let spread = (q.fair / 400).max(1);
+    let mut placed = Vec::new();
     for level in 1..=LEVELS {
         for (side, cents) in [
             ("BUY", q.fair - level * spread),
@@ -245,13 +255,20 @@ async fn requote(maker: &Client, q: &Quoting, rng: &mut StdRng) -> Result<(), Cl
                 ..NewOrder::default()
             };
             match maker.place_order(&order).await {
-                Ok(_) => {}
+                Ok(o) => placed.push(o.id),
                 // A demo trader's resting order crossed the new quote: skip that level.
                 Err(e) if e.code().is_some() => {
                     tracing::debug!(market = %q.market, error = %e, "demo: quote refused");
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+    for id in std::mem::replace(&mut q.quotes, placed) {
+        match maker.cancel_order(&id).await {
+            // Filled or refused meanwhile: nothing to withdraw.
+            Ok(_) | Err(ClientError::Graphql { .. }) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(())

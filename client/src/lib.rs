@@ -305,6 +305,25 @@ impl Client {
         Ok(data.place_order)
     }
 
+    /// Cancels one of the caller's orders and returns it as the matcher left it.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an order that is not the caller's, `CONFLICT` for one already done.
+    pub async fn cancel_order(&self, id: &str) -> Result<Order, ClientError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            cancel_order: Order,
+        }
+        let data: Data = self
+            .execute(
+                "mutation($id: ID!) { cancelOrder(id: $id) { id status filledQuantity } }",
+                json!({ "id": id }),
+            )
+            .await?;
+        Ok(data.cancel_order)
+    }
+
     /// Cancels all the caller's live orders in `market` (or everywhere).
     ///
     /// # Errors
