@@ -134,7 +134,7 @@ fn random_password() -> String {
 async fn seed(admin: &Client, accounts: &[(String, bool)]) -> Result<(), ClientError> {
     let create_asset = "mutation($i: CreateAssetInput!) { createAsset(input: $i) { id } }";
     match admin
-        .admin(
+        .execute::<serde_json::Value>(
             create_asset,
             json!({ "i": { "symbol": CASH, "name": "US Dollar", "kind": "cash", "decimals": 2 } }),
         )
@@ -147,13 +147,13 @@ async fn seed(admin: &Client, accounts: &[(String, bool)]) -> Result<(), ClientE
     }
     for l in &LISTINGS {
         admin
-            .admin(
+            .execute::<serde_json::Value>(
                 create_asset,
                 json!({ "i": { "symbol": l.symbol, "name": l.name, "kind": l.kind, "decimals": 0 } }),
             )
             .await?;
         admin
-            .admin(
+            .execute::<serde_json::Value>(
                 "mutation($i: CreateMarketInput!) { createMarket(input: $i) { id } }",
                 json!({ "i": { "base": l.symbol, "quote": CASH, "tickSize": "0.01", "lotSize": "1",
                                "minQuantity": "1", "makerFeeBps": 5, "takerFeeBps": 10 } }),
@@ -164,12 +164,12 @@ async fn seed(admin: &Client, accounts: &[(String, bool)]) -> Result<(), ClientE
     for (id, bot) in accounts {
         let cash = if *bot { "10000000" } else { "100000" };
         admin
-            .admin(credit, json!({ "u": id, "a": CASH, "n": cash }))
+            .execute::<serde_json::Value>(credit, json!({ "u": id, "a": CASH, "n": cash }))
             .await?;
         for l in &LISTINGS {
             let units = if *bot { "1000000" } else { "1000" };
             admin
-                .admin(credit, json!({ "u": id, "a": l.symbol, "n": units }))
+                .execute::<serde_json::Value>(credit, json!({ "u": id, "a": l.symbol, "n": units }))
                 .await?;
         }
     }

@@ -342,13 +342,4 @@ impl Client {
             .await?;
         Ok(data.cancel_all_orders)
     }
-
-    /// Runs an admin mutation (createAsset, createMarket, creditBalance, ...) and returns its
-    /// `data`; for the tools that set up a market.
-    ///
-    /// # Errors
-    /// `FORBIDDEN` unless the caller is an admin, and the mutation's own codes.
-    pub async fn admin(&self, mutation: &str, variables: Value) -> Result<Value, ClientError> {
-        self.execute(mutation, variables).await
-    }
 }

@@ -372,17 +372,13 @@ impl Matcher {
         if ids.is_empty() {
             return;
         }
-        let now = Utc::now();
-        for chunk in settle::chunks(&ids, usize::MAX, |_| settle::ID_BYTES) {
-            let marked = market_events::Entity::update_many()
-                .col_expr(market_events::Column::PublishedAt, Expr::value(now))
-                .filter(market_events::Column::Id.is_in(chunk.iter().copied()))
-                .exec(&self.db)
-                .await;
-            if let Err(e) = marked {
-                tracing::warn!(error = %e, "marking the outbox published failed; events may repeat");
-                return;
-            }
+        let marked = market_events::Entity::update_many()
+            .col_expr(market_events::Column::PublishedAt, Expr::value(Utc::now()))
+            .filter(market_events::Column::Id.is_in(ids))
+            .exec(&self.db)
+            .await;
+        if let Err(e) = marked {
+            tracing::warn!(error = %e, "marking the outbox published failed; events may repeat");
         }
     }
 

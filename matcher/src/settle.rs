@@ -24,51 +24,6 @@ use crate::{
 /// Most rows of one multi-row statement: well under SQLite's bound-parameter limit.
 const CHUNK: usize = 256;
 
-/// Most bytes one statement should take on the wire, as [`chunks`] estimates them (its SQL
-/// text when it is prepared, its bound values when it runs): less than one TLS record
-/// (16 KiB). sqlx 0.9.0 does not set `TCP_NODELAY`, so a message written in two parts sends
-/// the second only once the server acknowledges the first, which it delays by 40 ms:
-/// measured on a local PostgreSQL over TLS, a 256-row insert took 45 ms and a 64-row one
-/// 1 ms. Smaller statements cost a round trip each; a stall costs a hundred.
-pub(crate) const STATEMENT_BYTES: usize = 12 * 1024;
-
-/// Splits `items` into runs of at most `max_len` items whose estimated sizes (`bytes` of
-/// each) add up to at most [`STATEMENT_BYTES`]; an item larger than that gets a run alone.
-pub(crate) fn chunks<T>(items: &[T], max_len: usize, bytes: impl Fn(&T) -> usize) -> Vec<&[T]> {
-    let mut out = Vec::new();
-    let (mut start, mut size) = (0, 0);
-    for (i, item) in items.iter().enumerate() {
-        let b = bytes(item);
-        if i > start && (i - start >= max_len || size + b > STATEMENT_BYTES) {
-            out.push(&items[start..i]);
-            (start, size) = (i, 0);
-        }
-        size += b;
-    }
-    if start < items.len() {
-        out.push(&items[start..]);
-    }
-    out
-}
-
-/// Estimated bytes of one id in an `IN` list (a command's, an event's), for [`chunks`]: a
-/// list of them needs no other bound on its length.
-pub(crate) const ID_BYTES: usize = 16;
-
-/// Estimated bytes per row or key of each statement: `$n` and a type per bound value when
-/// it is prepared, a length, a format and the value when it runs; the larger of the two.
-mod row_bytes {
-    pub(super) const TRADE: usize = 220;
-    pub(super) const LEDGER_ENTRY: usize = 180;
-    /// Plus the payload.
-    pub(super) const EVENT: usize = 120;
-    pub(super) const BALANCE_UPSERT: usize = 100;
-    /// A key in the WHERE pairs, the user list and both CASEs.
-    pub(super) const BALANCE_UPDATE: usize = 220;
-    /// Six `WHEN id = $a THEN $b` and an `IN` entry.
-    pub(super) const ORDER_UPDATE: usize = 260;
-}
-
 /// The candle intervals kept, with their stored names.
 pub const INTERVALS: [(&str, TimeDelta); 5] = [
     ("M1", TimeDelta::minutes(1)),
@@ -140,16 +95,17 @@ pub async fn write_batch<C: ConnectionTrait>(
     // unprocessed. A second matcher that processed them meanwhile (it took the market's lock
     // when ours was lost) has either committed, and we match fewer rows, or holds their row
     // locks, and we wait for it and then match fewer rows. Either way this batch rolls back.
-    let mut marked = 0;
-    for chunk in chunks(processed, usize::MAX, |_| ID_BYTES) {
-        marked += commands::Entity::update_many()
+    let marked = if processed.is_empty() {
+        0
+    } else {
+        commands::Entity::update_many()
             .col_expr(commands::Column::ProcessedAt, Expr::value(now))
-            .filter(commands::Column::Seq.is_in(chunk.iter().copied()))
+            .filter(commands::Column::Seq.is_in(processed.iter().copied()))
             .filter(commands::Column::ProcessedAt.is_null())
             .exec(db)
             .await?
-            .rows_affected;
-    }
+            .rows_affected
+    };
     if marked != processed.len() as u64 {
         return Err(DbErr::Custom(format!(
             "market {}: {} of {} commands were already processed by another matcher",
@@ -168,7 +124,7 @@ pub async fn write_batch<C: ConnectionTrait>(
 
     // Trades first: ledger entries and events refer to their ids.
     let mut trade_ids: BTreeMap<u64, i64> = BTreeMap::new();
-    for chunk in chunks(&fx.trades, CHUNK, |_| row_bytes::TRADE) {
+    for chunk in fx.trades.chunks(CHUNK) {
         let rows = chunk.iter().map(|t| trades::ActiveModel {
             id: NotSet,
             market_id: Set(market.id),
@@ -252,7 +208,7 @@ pub async fn write_batch<C: ConnectionTrait>(
             }
         })
         .collect();
-    for chunk in chunks(&entries, CHUNK, |_| row_bytes::LEDGER_ENTRY) {
+    for chunk in entries.chunks(CHUNK) {
         ledger_entries::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(db)
             .await?;
@@ -287,7 +243,7 @@ pub async fn write_batch<C: ConnectionTrait>(
 
     // Orders.
     let changed: Vec<&OrderState> = fx.orders.values().collect();
-    for chunk in chunks(&changed, CHUNK, |_| row_bytes::ORDER_UPDATE) {
+    for chunk in changed.chunks(CHUNK) {
         update_orders(db, &market.symbol, chunk, now).await?;
     }
     for o in changed {
@@ -309,28 +265,22 @@ pub async fn write_batch<C: ConnectionTrait>(
 
     let mut rows = Vec::with_capacity(outbox.len());
     for event in &outbox {
-        let payload = serde_json::to_string(event)
-            .map_err(|e| DbErr::Custom(format!("event payload: {e}")))?;
-        rows.push((event, payload));
+        rows.push(market_events::ActiveModel {
+            id: NotSet,
+            market_id: Set(market.id),
+            seq: Set(event.seq()),
+            kind: Set(event.kind().to_owned()),
+            user_id: Set(event.user()),
+            payload: Set(serde_json::to_string(event)
+                .map_err(|e| DbErr::Custom(format!("event payload: {e}")))?),
+            created_at: Set(now),
+            published_at: Set(None),
+        });
     }
     let mut inserted = Vec::with_capacity(rows.len());
-    for chunk in chunks(&rows, CHUNK, |(_, payload)| {
-        row_bytes::EVENT + payload.len()
-    }) {
-        let models = chunk
-            .iter()
-            .map(|(event, payload)| market_events::ActiveModel {
-                id: NotSet,
-                market_id: Set(market.id),
-                seq: Set(event.seq()),
-                kind: Set(event.kind().to_owned()),
-                user_id: Set(event.user()),
-                payload: Set(payload.clone()),
-                created_at: Set(now),
-                published_at: Set(None),
-            });
+    for chunk in rows.chunks(CHUNK) {
         inserted.extend(
-            market_events::Entity::insert_many(models)
+            market_events::Entity::insert_many(chunk.to_vec())
                 .exec_with_returning(db)
                 .await?,
         );
@@ -467,7 +417,7 @@ async fn move_balances<C: ConnectionTrait>(
     // The insert's own row must pass the checks before its conflict is resolved, which the
     // non-negative deltas of these keys do.
     let excluded = Alias::new("excluded");
-    for chunk in chunks(&gains, CHUNK, |_| row_bytes::BALANCE_UPSERT) {
+    for chunk in gains.chunks(CHUNK) {
         let mut insert = Query::insert();
         insert.into_table(balances::Entity).columns([
             balances::Column::UserId,
@@ -508,7 +458,7 @@ async fn move_balances<C: ConnectionTrait>(
     }
 
     // A plain UPDATE: `available + CASE (user, asset) ... END`, only on the chunk's keys.
-    for chunk in chunks(&losses, CHUNK, |_| row_bytes::BALANCE_UPDATE) {
+    for chunk in losses.chunks(CHUNK) {
         let key = |(user, asset): (Uuid, Uuid)| {
             Condition::all()
                 .add(balances::Column::UserId.eq(user))
@@ -716,23 +666,4 @@ async fn write_candles<C: ConnectionTrait>(
         .exec_without_returning(db)
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{STATEMENT_BYTES, chunks};
-
-    #[test]
-    fn chunks_keep_to_the_row_and_byte_bounds_and_lose_nothing() {
-        let items: Vec<usize> = (0..1000).collect();
-        let lens = |c: &[&[usize]]| c.iter().map(|c| c.len()).collect::<Vec<_>>();
-        assert_eq!(lens(&chunks(&items, 256, |_| 1)), [256, 256, 256, 232]);
-        let by_bytes = chunks(&items, usize::MAX, |_| STATEMENT_BYTES / 10);
-        assert!(by_bytes.iter().all(|c| c.len() == 10));
-        assert_eq!(by_bytes.concat(), items);
-        // An item over the budget goes alone; nothing is empty.
-        let sizes = [1, STATEMENT_BYTES * 2, 1, 1];
-        assert_eq!(lens(&chunks(&sizes, 256, |s| *s)), [1, 1, 2]);
-        assert!(chunks(&[] as &[usize], 256, |_| 1).is_empty());
-    }
 }

@@ -82,8 +82,9 @@ impl OwnedRequest {
 pub(crate) enum Placed {
     /// A new order, accepted and committed with its hold and its place command.
     New(Order),
-    /// The user already has an order with this client order id (a retry): nothing written.
-    Existing,
+    /// The user already has an order with this client order id (a retry): nothing written;
+    /// the first order, as stored.
+    Existing(Order),
 }
 
 struct Job {
@@ -193,10 +194,10 @@ async fn write(
     for (job, checked) in jobs.iter().zip(checked) {
         let placed = match checked {
             Ok(hold) => place_one(&tx, job, &hold, now).await?,
-            Err(refused) => Err(refused),
+            Err(refused) => Step::Refused(refused),
         };
         let outcome = match placed {
-            Ok(Some((order, postings))) => {
+            Step::Placed(order, postings) => {
                 commands.push(NewCommand {
                     market_id: job.market.id,
                     kind: "place",
@@ -206,19 +207,17 @@ async fn write(
                 holds.push(("hold", postings));
                 Ok(Placed::New(order))
             }
-            Ok(None) => Ok(Placed::Existing),
-            Err(refused) => match job.req.client_order_id.as_deref() {
-                // A retry of an order that was placed is answered with that order, whatever
-                // the second attempt would now be refused for (its own hold, a halt, ...).
-                Some(id)
-                    if store::orders::find_by_client_id(&tx, job.user, id)
-                        .await?
-                        .is_some() =>
-                {
-                    Ok(Placed::Existing)
-                }
-                _ => Err(refused),
-            },
+            // A retry is answered with the first order, whatever the second attempt collided
+            // on or would now be refused for (its own hold, a halt since, ...).
+            Step::Duplicate | Step::Refused(_)
+                if let Some(first) = first_order(&tx, job).await? =>
+            {
+                Ok(Placed::Existing(first))
+            }
+            Step::Duplicate => Err(BrainError::Internal(anyhow::anyhow!(
+                "a client order id collided with no order"
+            ))),
+            Step::Refused(refused) => Err(refused),
         };
         outcomes.push(outcome);
     }
@@ -262,18 +261,37 @@ fn check(
     })
 }
 
-/// One checked order inside the batch: `Ok(Ok(Some(..)))` placed (the order and its hold's
-/// postings), `Ok(Ok(None))` a duplicate client order id, `Ok(Err(..))` refused for want of
-/// funds (nothing written), `Err` a database fault.
+/// What happened to one checked order inside the batch.
+enum Step {
+    /// Written, with its hold's postings (for the batch's one ledger INSERT).
+    Placed(Order, Vec<Posting>),
+    /// Its client order id is taken: nothing written.
+    Duplicate,
+    /// Refused (the market halted, short of funds, ...): nothing written.
+    Refused(BrainError),
+}
+
+/// The user's earlier order with this job's client order id, if it names one.
+async fn first_order(
+    tx: &sea_orm::DatabaseTransaction,
+    job: &Job,
+) -> Result<Option<Order>, BrainError> {
+    match job.req.client_order_id.as_deref() {
+        Some(id) => store::orders::find_by_client_id(tx, job.user, id).await,
+        None => Ok(None),
+    }
+}
+
+/// Takes one checked order's hold and writes it; `Err` only for a database fault.
 async fn place_one(
     tx: &sea_orm::DatabaseTransaction,
     job: &Job,
     hold: &Hold,
     now: chrono::DateTime<Utc>,
-) -> Result<Result<Option<(Order, Vec<Posting>)>, BrainError>, BrainError> {
+) -> Result<Step, BrainError> {
     let (asset, amount) = (hold.asset, hold.amount);
     if !store::balances::take_hold(tx, job.user, asset, amount, now).await? {
-        return Ok(Err(BrainError::InsufficientFunds(
+        return Ok(Step::Refused(BrainError::InsufficientFunds(
             "the available balance is too small".into(),
         )));
     }
@@ -290,11 +308,11 @@ async fn place_one(
     let Some(order) = inserted else {
         // A retry: give back the hold just taken (the first order keeps its own).
         store::balances::add(tx, job.user, asset, amount, -amount, now).await?;
-        return Ok(Ok(None));
+        return Ok(Step::Duplicate);
     };
     let postings = vec![
         Posting::new(Account::UserAvailable(job.user), asset, -amount).with_order(order.id),
         Posting::new(Account::UserHeld(job.user), asset, amount).with_order(order.id),
     ];
-    Ok(Ok(Some((order, postings))))
+    Ok(Step::Placed(order, postings))
 }

@@ -64,14 +64,10 @@ impl BrainService {
             .await?;
         let placed = match placed {
             Placed::New(o) => o,
-            Placed::Existing => {
+            Placed::Existing(first) => {
                 // A retry: answer with the first order, in its own market, whatever was sent.
-                let id = req.client_order_id.unwrap_or_default();
-                let existing = store::orders::find_by_client_id(self.db(), caller.user_id, id)
-                    .await?
-                    .ok_or(BrainError::NotFound("order"))?;
-                let market = self.market_by_id(existing.market_id).await?;
-                return Ok((existing, market));
+                let market = self.market_by_id(first.market_id).await?;
+                return Ok((first, market));
             }
         };
         if let Some(updates) = updates.as_mut() {
