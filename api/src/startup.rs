@@ -179,6 +179,10 @@ pub struct Application {
     supergraph: Option<Arc<Supergraph>>,
     /// The matcher of `rialto serve`, started by [`Application::run_until`].
     matcher: Option<Matcher>,
+    /// Closes the WebSockets on shutdown and waits for them (see [`http::Drain`]).
+    drain: http::Drain,
+    /// How long the drain may wait for sockets to close.
+    drain_timeout: Duration,
 }
 
 /// The default URLs of the distributed services, printed in a supergraph made in-process.
@@ -396,6 +400,8 @@ impl Application {
             .with_context(|| format!("bind {listen}"))?;
         Ok(Self {
             listener,
+            drain: state.drain.clone(),
+            drain_timeout: Duration::from_secs(state.http.drain_timeout_secs),
             router: http::router(state),
             auth,
             supergraph,
@@ -432,7 +438,9 @@ impl Application {
         self.supergraph.as_ref()
     }
 
-    /// Serves until `shutdown` resolves, then lets open requests finish.
+    /// Serves until `shutdown` resolves, then drains: no new connections, open requests
+    /// finish, open WebSockets are closed with 1012 so their clients reconnect elsewhere
+    /// (bounded by `--drain-timeout-secs`), and only then does the matcher stop.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -454,9 +462,15 @@ impl Application {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
+        let drain = self.drain.clone();
         let served = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                drain.begin();
+            })
             .await;
+        self.drain.wait(self.drain_timeout).await;
+        tracing::info!("drained");
         let _ = stop.send(());
         if let Some(m) = matcher {
             let _ = m.await;

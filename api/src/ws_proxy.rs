@@ -6,7 +6,8 @@
 //! this connection's upstream session (one upstream socket per subgraph, multiplexed) and
 //! each event is completed through `_entities` before it is sent. When the upstream drops,
 //! the subscription ends with an `error` message, so the client resubscribes instead of
-//! waiting on a dead stream. Both sides ping; close codes follow the protocol (4400 bad
+//! waiting on a dead stream. When this gateway shuts down, the socket closes with 1012
+//! (service restart) so the client reconnects to another replica. Both sides ping; close codes follow the protocol (4400 bad
 //! message, 4401 subscribe before ack, 4408 no init in time, 4409 duplicate id, 4429 second
 //! init).
 
@@ -235,6 +236,10 @@ pub async fn serve(
             }
             _ = ping.tick() => {
                 let _ = out.send(text(serde_json::json!({ "type": "ping" })));
+            }
+            () = state.drain.begun() => {
+                let _ = out.send(close(crate::http::SERVICE_RESTART, crate::http::SERVICE_RESTART_REASON));
+                break;
             }
         }
     }

@@ -123,6 +123,7 @@ async fn upgrade(state: AppState, req: Request, peer: Option<SocketAddr>) -> Res
     };
     let meta = edge::request_meta(&parts.headers, peer, state.http.trust_forwarded_for);
     let traceparent = edge::traceparent(&parts.headers);
+    let drain = state.drain.clone();
     match state.endpoint.clone() {
         Endpoint::Gateway(gateway) => {
             if protocol != WebSocketProtocols::GraphQLWS {
@@ -135,13 +136,19 @@ async fn upgrade(state: AppState, req: Request, peer: Option<SocketAddr>) -> Res
             upgrade
                 .protocols(["graphql-transport-ws"])
                 .on_upgrade(move |socket| {
-                    crate::ws_proxy::serve(socket, gateway, state, meta, traceparent)
+                    drain.track(crate::ws_proxy::serve(
+                        socket,
+                        gateway,
+                        state,
+                        meta,
+                        traceparent,
+                    ))
                 })
                 .into_response()
         }
         Endpoint::Subgraph(_) => upgrade
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
-            .on_upgrade(move |socket| super::ws::serve(socket, state, protocol, meta))
+            .on_upgrade(move |socket| drain.track(super::ws::serve(socket, state, protocol, meta)))
             .into_response(),
     }
 }

@@ -4,6 +4,7 @@
 //! carrying it → propagate it to the response → body size limit → timeout (not for the
 //! WebSocket, whose upgrade completes at once).
 
+mod drain;
 mod graphiql;
 mod graphql;
 mod internal;
@@ -12,6 +13,7 @@ mod ops;
 mod subgraph;
 mod ws;
 
+pub use drain::{Drain, SERVICE_RESTART, SERVICE_RESTART_REASON};
 pub use graphql::operation_label;
 pub use subgraph::{Subgraph, SubgraphSchema};
 
@@ -102,6 +104,15 @@ pub struct HttpConfig {
         default_value_t = false
     )]
     pub trust_forwarded_for: bool,
+
+    /// On shutdown, how long to wait for open WebSockets to close after telling them to
+    /// (1012, service restart) before exiting anyway, in seconds.
+    #[arg(
+        long = "drain-timeout-secs",
+        env = "RIALTO_DRAIN_TIMEOUT_SECS",
+        default_value_t = 20
+    )]
+    pub drain_timeout_secs: u64,
 }
 
 impl Default for HttpConfig {
@@ -110,6 +121,7 @@ impl Default for HttpConfig {
             max_body_bytes: 256 * 1024,
             request_timeout_secs: 30,
             trust_forwarded_for: false,
+            drain_timeout_secs: 20,
             cors_allow_origins: Vec::new(),
             disable_introspection: false,
             disable_graphiql: false,
@@ -169,6 +181,8 @@ pub struct AppState {
     pub http: HttpConfig,
     /// Per-caller request limits.
     pub limiter: Arc<limits::RequestLimiter>,
+    /// Shutdown of the open WebSockets.
+    pub drain: Drain,
 }
 
 impl AppState {
@@ -193,6 +207,7 @@ impl AppState {
             metrics,
             http,
             limiter,
+            drain: Drain::default(),
         }
     }
 }

@@ -17,6 +17,12 @@ pub async fn health() -> impl IntoResponse {
 /// Ready: the database (or, for a gateway, every subgraph) answers. 503 otherwise, so a
 /// balancer stops sending traffic.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    if state.drain.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "draining" })),
+        );
+    }
     match &state.readiness {
         Readiness::Database { db, bus, cache } => match db.ping().await {
             Ok(()) => {

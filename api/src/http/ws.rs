@@ -107,9 +107,25 @@ async fn serve_schema<E: Executor>(
             }
         });
     futures_util::pin_mut!(output);
-    while let Some(frame) = output.next().await {
-        if sink.send(frame).await.is_err() {
-            break;
+    loop {
+        tokio::select! {
+            frame = output.next() => {
+                let Some(frame) = frame else { break };
+                if sink.send(frame).await.is_err() {
+                    break;
+                }
+            }
+            // Shutting down: the gateway sees its upstream go and ends the subscriptions
+            // with an error, so its clients resubscribe (through another replica).
+            () = state.drain.begun() => {
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: super::SERVICE_RESTART,
+                        reason: super::SERVICE_RESTART_REASON.into(),
+                    })))
+                    .await;
+                break;
+            }
         }
     }
 }

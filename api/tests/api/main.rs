@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod cli;
+mod cluster;
 mod crash;
 mod demo;
 mod federation;
