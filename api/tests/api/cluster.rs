@@ -49,7 +49,7 @@ impl Cluster {
     /// `scripts/cluster up` on a fresh database, on ports free right now.
     fn up(database_url: &str, redis_url: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let base = free_port_run(9);
+        let base = free_port_run(10);
         let env = vec![
             ("RIALTO_BIN", env!("CARGO_BIN_EXE_rialto").to_string()),
             ("RIALTO_CLUSTER_DIR", dir.path().display().to_string()),
