@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// logins are printed) and keep it alive with a market-maker bot trading through the API.
     #[arg(long, env = "RIALTO_DEMO")]
     pub demo: bool,
+
+    /// The web app's build (`npm --prefix web run build` makes `web/dist`), served at `/`.
+    #[arg(long = "web-dir", env = "RIALTO_WEB_DIR", default_value = "web/dist")]
+    pub web_dir: PathBuf,
 }
 
 /// Options of `rialto matcher`.
@@ -381,7 +385,8 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 trading: args.trading,
                 extra_subgraphs: Vec::new(),
             })
-            .await?;
+            .await?
+            .with_web(args.web_dir);
             let addr = app.local_addr()?;
             if args.demo {
                 app.start_demo().await?;

@@ -174,7 +174,9 @@ pub struct BrainAppConfig {
 /// A bound, ready-to-run application.
 pub struct Application {
     listener: TcpListener,
-    router: axum::Router,
+    state: AppState,
+    /// The web app's build, served at `/` ([`Application::with_web`]).
+    web: Option<PathBuf>,
     auth: Option<AuthService>,
     supergraph: Option<Arc<Supergraph>>,
     /// The matcher of `rialto serve`, started by [`Application::run_until`].
@@ -402,11 +404,19 @@ impl Application {
             listener,
             drain: state.drain.clone(),
             drain_timeout: Duration::from_secs(state.http.drain_timeout_secs),
-            router: http::router(state),
+            state,
+            web: None,
             auth,
             supergraph,
             matcher: None,
         })
+    }
+
+    /// Serves the web app's build in `dir` at `/` (`rialto serve`); a page says how to build
+    /// it when `dir` has none.
+    pub fn with_web(mut self, dir: PathBuf) -> Self {
+        self.web = Some(dir);
+        self
     }
 
     /// The bound address (the real port when 0 was asked for).
@@ -445,8 +455,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let service = self
-            .router
+        let service = http::router(self.state, self.web.as_deref())
             .into_make_service_with_connect_info::<SocketAddr>();
         // The matcher stops after the server has drained: no request is left waiting on it.
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

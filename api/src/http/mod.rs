@@ -11,6 +11,7 @@ mod internal;
 mod limits;
 mod ops;
 mod subgraph;
+mod web;
 mod ws;
 
 pub use drain::{Drain, SERVICE_RESTART, SERVICE_RESTART_REASON};
@@ -212,8 +213,9 @@ impl AppState {
     }
 }
 
-/// The application's router.
-pub fn router(state: AppState) -> Router {
+/// The application's router; with `web`, the web app's build is served at `/` (see
+/// [`web::router`]) where no API route matches.
+pub fn router(state: AppState, web: Option<&std::path::Path>) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let timeout = Duration::from_secs(state.http.request_timeout_secs);
     let body_limit = state.http.max_body_bytes;
@@ -230,8 +232,11 @@ pub fn router(state: AppState) -> Router {
             "/internal/identity",
             axum::routing::post(internal::identity),
         )
-        .fallback(ops::not_found)
         .with_state(state);
+    let api = match web {
+        Some(dir) => api.fallback_service(web::router(dir)),
+        None => api.fallback(ops::not_found),
+    };
 
     let cors = cors_layer(&cors_origins);
     api.layer(cors)
