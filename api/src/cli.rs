@@ -371,7 +371,7 @@ pub async fn run() -> ExitCode {
 async fn execute(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
-            let app = Application::build(AppConfig {
+            let mut app = Application::build(AppConfig {
                 listen: args.listen,
                 storage: Storage::Embedded {
                     data_dir: args.db.data_dir.clone(),

@@ -177,6 +177,8 @@ pub struct Application {
     state: AppState,
     /// The web app's build, served at `/` ([`Application::with_web`]).
     web: Option<PathBuf>,
+    /// Whether the demo runs ([`Application::start_demo`]): `/demo.json` lists its logins.
+    demo: bool,
     auth: Option<AuthService>,
     supergraph: Option<Arc<Supergraph>>,
     /// The matcher of `rialto serve`, started by [`Application::run_until`].
@@ -406,6 +408,7 @@ impl Application {
             drain_timeout: Duration::from_secs(state.http.drain_timeout_secs),
             state,
             web: None,
+            demo: false,
             auth,
             supergraph,
             matcher: None,
@@ -434,7 +437,8 @@ impl Application {
     ///
     /// # Errors
     /// Without the auth service in this process, or when its accounts cannot be made.
-    pub async fn start_demo(&self) -> anyhow::Result<()> {
+    pub async fn start_demo(&mut self) -> anyhow::Result<()> {
+        self.demo = true;
         let auth = self
             .auth
             .as_ref()
@@ -455,7 +459,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let service = http::router(self.state, self.web.as_deref())
+        let service = http::router(self.state, self.web.as_deref(), self.demo)
             .into_make_service_with_connect_info::<SocketAddr>();
         // The matcher stops after the server has drained: no request is left waiting on it.
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

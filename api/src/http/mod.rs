@@ -214,8 +214,9 @@ impl AppState {
 }
 
 /// The application's router; with `web`, the web app's build is served at `/` (see
-/// [`web::router`]) where no API route matches.
-pub fn router(state: AppState, web: Option<&std::path::Path>) -> Router {
+/// [`web::router`]) where no API route matches. With `demo` (`rialto serve --demo`),
+/// `GET /demo.json` lists the demo logins, for the web app's login page.
+pub fn router(state: AppState, web: Option<&std::path::Path>, demo: bool) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let timeout = Duration::from_secs(state.http.request_timeout_secs);
     let body_limit = state.http.max_body_bytes;
@@ -233,6 +234,11 @@ pub fn router(state: AppState, web: Option<&std::path::Path>) -> Router {
             axum::routing::post(internal::identity),
         )
         .with_state(state);
+    let api = if demo {
+        api.route("/demo.json", get(web::demo_logins))
+    } else {
+        api
+    };
     let api = match web {
         Some(dir) => api.fallback_service(web::router(dir)),
         None => api.fallback(ops::not_found),

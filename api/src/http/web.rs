@@ -67,6 +67,16 @@ pub fn router(dir: &Path) -> Router {
         .fallback_service(pages)
 }
 
+/// The demo's logins (`rialto serve --demo` only): anyone may sign in as these traders, and
+/// the login page offers them.
+pub async fn demo_logins() -> axum::Json<serde_json::Value> {
+    let accounts: Vec<_> = crate::demo::DEMO_USERS
+        .iter()
+        .map(|(email, password)| serde_json::json!({ "email": email, "password": password }))
+        .collect();
+    axum::Json(serde_json::json!({ "accounts": accounts }))
+}
+
 async fn not_built() -> Html<&'static str> {
     Html(
         "<!doctype html><meta charset=utf-8><title>Rialto</title>\

@@ -95,7 +95,7 @@ async fn spawn(adjust: impl FnOnce(&mut AppConfig), demo: bool) -> TestApp {
         extra_subgraphs: Vec::new(),
     };
     adjust(&mut config);
-    let app = Application::build(config).await.expect("build app");
+    let mut app = Application::build(config).await.expect("build app");
     let addr = format!("http://{}", app.local_addr().unwrap());
     let db = app.auth().expect("auth runs in-process").db().clone();
     if demo {
