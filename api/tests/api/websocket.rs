@@ -11,7 +11,11 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(app: &TestApp) -> Socket {
-    let url = app.addr.replace("http://", "ws://") + "/graphql";
+    connect_to(&app.addr).await
+}
+
+async fn connect_to(addr: &str) -> Socket {
+    let url = addr.replace("http://", "ws://") + "/graphql";
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert(
         "sec-websocket-protocol",
@@ -129,4 +133,77 @@ async fn a_trader_sees_their_order_fill_live_through_the_gateway() {
         event["payload"]["data"]["myOrders"],
         json!({ "id": buy["data"]["placeOrder"]["id"], "status": "FILLED", "filledQuantity": "2", "market": { "symbol": "ACME-USD" } })
     );
+}
+
+#[tokio::test]
+async fn a_server_told_to_stop_closes_its_sockets_with_1012_and_exits_cleanly() {
+    // The real binary, so that the signal and the drain are the real ones.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = tempfile::tempdir().unwrap();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_rialto"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while reqwest::get(format!("{addr}/health")).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (_, ann, _) = client::Client::new(format!("{addr}/graphql"))
+        .register("ann@example.com", "correct horse battery staple", "Ann")
+        .await
+        .unwrap();
+
+    // Ann watches her balances.
+    let mut socket = connect_to(&addr).await;
+    send(&mut socket, json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", ann.access_token) } })).await;
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { myBalances { available } }" } }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    // A deploy stops the server: her socket is closed with "service restart", so her client
+    // knows to reconnect (elsewhere) rather than give up, and the process exits cleanly.
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let close = loop {
+        match next_message(&mut socket).await {
+            Message::Close(frame) => break frame.expect("a close frame with a code"),
+            Message::Ping(_) | Message::Pong(_) | Message::Text(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.code), 1012, "{close:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not exit"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
 }
