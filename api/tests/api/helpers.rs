@@ -76,6 +76,11 @@ pub async fn spawn_demo_app() -> TestApp {
     spawn(|_| {}, true).await
 }
 
+/// Spawns `rialto serve --demo` after letting the test adjust its configuration.
+pub async fn spawn_demo_app_with(adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
+    spawn(adjust, true).await
+}
+
 async fn spawn(adjust: impl FnOnce(&mut AppConfig), demo: bool) -> TestApp {
     let tmp = tempfile::tempdir().expect("temp dir");
     let data_dir = tmp.path().to_path_buf();

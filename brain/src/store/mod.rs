@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod assets;
 pub mod balances;
+pub mod history;
 pub mod ledger;
 pub mod market_data;
 pub mod markets;
