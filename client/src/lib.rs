@@ -1,19 +1,42 @@
 //! A typed client of Rialto's public GraphQL API over HTTP: what a bot or a tool needs to
-//! sign in, list markets, read the book and place and cancel orders. It speaks only the
-//! public contract (`/graphql`, API.md), so anything it does an integrator can do too.
+//! sign in (and stay signed in), list markets, read the book and place and cancel orders;
+//! [`ws`] holds subscriptions open over `graphql-transport-ws`. It speaks only the public
+//! contract (`/graphql`, API.md), so anything it does an integrator can do too. The demo's
+//! bots (`rialto serve --demo`), the load generator (`rialto-loadgen trading`) and the tests
+//! use it.
 //!
 //! Amounts stay decimal strings end to end, as the API sends them: the client never turns
 //! money into floats.
+//!
+//! A [`Client`] is cheap to clone, and its clones (those [`Client::with_token`] makes too)
+//! share one connection pool: make one per server and derive the signed-in ones from it.
 
+pub mod ws;
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The server could not be reached, or answered with a non-GraphQL body.
+    /// The server could not be reached, or did not answer in time.
     #[error("transport: {0}")]
     Transport(#[from] reqwest::Error),
+    /// The server answered with an HTTP error status and no GraphQL error.
+    #[error("HTTP {status}: {body}")]
+    Http {
+        /// The status code.
+        status: u16,
+        /// The body, as text.
+        body: String,
+    },
+    /// The WebSocket failed ([`ws`]).
+    #[error("websocket: {0}")]
+    WebSocket(#[from] Box<tokio_tungstenite::tungstenite::Error>),
     /// The server answered with a GraphQL error; `code` is its `extensions.code`.
     #[error("{code}: {message}")]
     Graphql {
@@ -22,9 +45,16 @@ pub enum ClientError {
         /// The server's message.
         message: String,
     },
-    /// The answer did not have the expected shape.
+    /// The answer did not have the expected shape (or was not JSON), or the token cannot be
+    /// sent in a header.
     #[error("unexpected answer: {0}")]
     Decode(String),
+}
+
+impl From<tokio_tungstenite::tungstenite::Error> for ClientError {
+    fn from(e: tokio_tungstenite::tungstenite::Error) -> Self {
+        Self::WebSocket(Box::new(e))
+    }
 }
 
 impl ClientError {
@@ -41,19 +71,37 @@ impl ClientError {
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
-    url: String,
-    token: Option<String>,
+    url: Arc<str>,
+    /// `Bearer <token>`, made once; `Err` for a token no header can carry.
+    auth: Option<Result<HeaderValue, ()>>,
+    timeout: Option<Duration>,
 }
 
-/// What signing in returns.
+/// What signing in (or refreshing) returns.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     /// The bearer token of later calls.
     pub access_token: String,
-    /// What `refresh` takes.
+    /// What [`Client::refresh`] takes (once: refreshing rotates it).
     pub refresh_token: String,
+    /// When the access token stops working.
+    pub access_token_expires_at: DateTime<Utc>,
+    /// Who signed in.
+    pub user: SessionUser,
 }
+
+/// The user a [`Session`] belongs to.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionUser {
+    /// The user's id.
+    pub id: String,
+    /// `TRADER` or `ADMIN`.
+    pub role: String,
+}
+
+/// The selection of a [`Session`].
+const SESSION: &str = "accessToken refreshToken accessTokenExpiresAt user { id role }";
 
 /// A market, as the catalog lists it.
 #[derive(Debug, Clone, Deserialize)]
@@ -121,27 +169,55 @@ pub struct NewOrder<'a> {
 }
 
 impl Client {
-    /// A client of the server whose GraphQL endpoint is `url` (`http://host:port/graphql`).
+    /// A client of the server whose GraphQL endpoint is `url` (`http://host:port/graphql`),
+    /// with a connection pool of its own.
     pub fn new(url: impl Into<String>) -> Self {
+        Self::with_http(url, reqwest::Client::new())
+    }
+
+    /// A client of `url` over a configured `reqwest` client (its pool, proxies, TLS and
+    /// overall timeouts), shared with whoever else holds it.
+    pub fn with_http(url: impl Into<String>, http: reqwest::Client) -> Self {
         Self {
-            http: reqwest::Client::new(),
-            url: url.into(),
-            token: None,
+            http,
+            url: Arc::from(url.into()),
+            auth: None,
+            timeout: None,
         }
     }
 
-    /// The same client, calling with this bearer token (an access token or an API key).
-    pub fn with_token(self, token: impl Into<String>) -> Self {
+    /// The same client (same pool), calling with this bearer token (an access token or an
+    /// API key).
+    pub fn with_token(self, token: impl AsRef<str>) -> Self {
+        let mut value = HeaderValue::try_from(format!("Bearer {}", token.as_ref())).map_err(|_| ());
+        if let Ok(v) = &mut value {
+            v.set_sensitive(true);
+        }
         Self {
-            token: Some(token.into()),
+            auth: Some(value),
             ..self
         }
+    }
+
+    /// The same client, giving up on a call that has not been answered after `timeout`
+    /// (a [`ClientError::Transport`] whose error `is_timeout`).
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        Self {
+            timeout: Some(timeout),
+            ..self
+        }
+    }
+
+    /// The GraphQL endpoint's URL.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Runs one operation and decodes its `data`.
     ///
     /// # Errors
-    /// [`ClientError::Graphql`] with the first error's code, or a transport or decode fault.
+    /// [`ClientError::Graphql`] with the first error's code, [`ClientError::Http`] for an
+    /// error status without one, or a transport or decode fault.
     pub async fn execute<T: DeserializeOwned>(
         &self,
         query: &str,
@@ -149,12 +225,33 @@ impl Client {
     ) -> Result<T, ClientError> {
         let mut req = self
             .http
-            .post(&self.url)
+            .post(&*self.url)
             .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = &self.token {
-            req = req.bearer_auth(token);
+        match &self.auth {
+            Some(Ok(value)) => req = req.header(AUTHORIZATION, value.clone()),
+            Some(Err(())) => {
+                return Err(ClientError::Decode(
+                    "the token cannot be sent in a header".into(),
+                ));
+            }
+            None => {}
         }
-        let body: Value = req.send().await?.json().await?;
+        if let Some(timeout) = self.timeout {
+            req = req.timeout(timeout);
+        }
+        let response = req.send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        let mut body: Value = match serde_json::from_slice(&bytes) {
+            Ok(body) => body,
+            Err(_) if !status.is_success() => {
+                return Err(ClientError::Http {
+                    status: status.as_u16(),
+                    body: String::from_utf8_lossy(&bytes).into_owned(),
+                });
+            }
+            Err(e) => return Err(ClientError::Decode(format!("not JSON: {e}"))),
+        };
         if let Some(e) = body["errors"].as_array().and_then(|e| e.first()) {
             return Err(ClientError::Graphql {
                 code: e["extensions"]["code"]
@@ -164,7 +261,13 @@ impl Client {
                 message: e["message"].as_str().unwrap_or_default().to_owned(),
             });
         }
-        serde_json::from_value(body["data"].clone()).map_err(|e| ClientError::Decode(e.to_string()))
+        if !status.is_success() {
+            return Err(ClientError::Http {
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            });
+        }
+        serde_json::from_value(body["data"].take()).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     /// Signs in; the returned client calls as that user.
@@ -178,13 +281,36 @@ impl Client {
         }
         let data: Data = self
             .execute(
-                "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken } }",
+                &format!("mutation($i: LoginInput!) {{ login(input: $i) {{ {SESSION} }} }}"),
                 json!({ "i": { "email": email, "password": password } }),
             )
             .await?;
         Ok((
-            self.clone().with_token(data.login.access_token.clone()),
+            self.clone().with_token(&data.login.access_token),
             data.login,
+        ))
+    }
+
+    /// Rotates a session's tokens (the old refresh token stops working; presenting it again
+    /// revokes the session); the returned client calls with the new access token.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` for a refresh token that is unknown, used or expired, or a
+    /// transport fault.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<(Self, Session), ClientError> {
+        #[derive(Deserialize)]
+        struct Data {
+            refresh: Session,
+        }
+        let data: Data = self
+            .execute(
+                &format!("mutation($t: String!) {{ refresh(refreshToken: $t) {{ {SESSION} }} }}"),
+                json!({ "t": refresh_token }),
+            )
+            .await?;
+        Ok((
+            self.clone().with_token(&data.refresh.access_token),
+            data.refresh,
         ))
     }
 
@@ -199,36 +325,18 @@ impl Client {
         display_name: &str,
     ) -> Result<(Self, Session, String), ClientError> {
         #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Payload {
-            access_token: String,
-            refresh_token: String,
-            user: Id,
-        }
-        #[derive(Deserialize)]
-        struct Id {
-            id: String,
-        }
-        #[derive(Deserialize)]
         struct Data {
-            register: Payload,
+            register: Session,
         }
         let data: Data = self
             .execute(
-                "mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id } } }",
+                &format!("mutation($i: RegisterInput!) {{ register(input: $i) {{ {SESSION} }} }}"),
                 json!({ "i": { "email": email, "password": password, "displayName": display_name } }),
             )
             .await?;
-        let p = data.register;
-        let session = Session {
-            access_token: p.access_token,
-            refresh_token: p.refresh_token,
-        };
-        Ok((
-            self.clone().with_token(session.access_token.clone()),
-            session,
-            p.user.id,
-        ))
+        let session = data.register;
+        let id = session.user.id.clone();
+        Ok((self.clone().with_token(&session.access_token), session, id))
     }
 
     /// The caller's user id.

@@ -1,6 +1,7 @@
-//! The bare HTTP/1.1 client every load shares: one hyper connection per worker, no pool,
-//! no TLS, so the load generator spends as little as possible of the CPU it shares with the
-//! server it measures.
+//! The bare HTTP/1.1 client of the closed-loop [`crate::graphql`] load: one hyper
+//! connection per worker, no pool, no TLS, a body serialised once, so the load generator
+//! spends as little as possible of the CPU it shares with the server it measures. (The
+//! trading load is a typed API client and uses the `client` crate instead.)
 
 use std::net::SocketAddr;
 

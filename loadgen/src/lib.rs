@@ -6,15 +6,18 @@
 //! and subscriptions that a URL-hammering tool cannot express.
 //!
 //! - [`graphql`]: a closed loop of N keep-alive HTTP/1.1 connections, each sending one
-//!   operation after another as fast as the server answers.
+//!   operation after another as fast as the server answers, over [`http`]: a bare hyper
+//!   connection per worker sending a body serialised once and judging the answer by a byte
+//!   search, so the client's cost stays out of the latency it measures (the gateway's added
+//!   latency is tens of microseconds). The operation is any text against any endpoint (a
+//!   subgraph, a fixture), not a typed call.
 //! - [`trading`]: several traders placing crossing orders through the API, timing each
-//!   `placeOrder` to its fill event on a `myOrders` subscription (issue #5).
+//!   `placeOrder` to its fill event on a `myOrders` subscription (issue #5). It is a client
+//!   of Rialto's API like any bot: every call goes through the typed [`client`] crate (one
+//!   connection pool for the run) and its subscriptions through [`client::ws`].
 //! - [`report`]: latency percentiles (HDR histogram, microseconds) and throughput.
-//! - [`http`], [`ws`]: the bare HTTP/1.1 client and the `graphql-transport-ws` client they
-//!   share.
 
 pub mod graphql;
 pub mod http;
 pub mod report;
 pub mod trading;
-pub mod ws;

@@ -9,7 +9,8 @@
 //!    probe per trader until its socket delivers the probe's event (subscriptions go live
 //!    asynchronously);
 //! 3. seeds the book with asks (see [`plan`] for why);
-//! 4. sends the order stream of [`plan`] over `connections` HTTP connections, either on a
+//! 4. sends the order stream of [`plan`] over `connections` HTTP connections (workers with
+//!    one `placeOrder` in flight each, through the [`client`] crate's one pool), either on a
 //!    schedule at `rate` orders/s (open loop, every latency measured from the instant the
 //!    order was due, so a stalled server cannot hide its stall by slowing the client) or as
 //!    fast as answers come (closed loop, `rate` 0);
@@ -29,26 +30,21 @@ use std::{
 };
 
 use anyhow::{Context as _, bail};
-use bytes::Bytes;
+use client::{Client, ClientError, NewOrder};
 use hdrhistogram::Histogram;
-use http::{HeaderName, Uri, header};
-use serde_json::{Value, json};
+use http::Uri;
 use tokio::{sync::mpsc, task::JoinSet};
 
 use self::{
     plan::{Ids, Pacer, Plan, PlannedOrder, Tag},
-    setup::{Client, MarketInfo, Session},
+    setup::{MarketInfo, Session},
     sockets::{OrdersSink, Probes, SocketStats},
     tracker::{Seen, Tracker},
 };
-use crate::{
-    http::{Connection, Endpoint},
-    report::{Failures, Percentiles, TradingReport, new_histogram},
-    ws,
-};
+use crate::report::{Failures, Percentiles, TradingReport, new_histogram};
 
-/// The `placeOrder` operation of every order.
-pub const PLACE: &str = "mutation LoadgenPlace($i: PlaceOrderInput!) { placeOrder(input: $i) { id status filledQuantity } }";
+/// The longest one `placeOrder` may take before it counts as a transport failure.
+pub const PLACE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a run is shaped.
 #[derive(Debug, Clone)]
@@ -100,7 +96,6 @@ impl Config {
 
 /// What every order worker shares.
 struct Shared {
-    endpoint: Endpoint,
     plan: Plan,
     ids: Ids,
     market: MarketInfo,
@@ -110,68 +105,24 @@ struct Shared {
 }
 
 impl Shared {
-    fn body(&self, order: &PlannedOrder, client_order_id: &str) -> anyhow::Result<Bytes> {
-        let input = json!({
-            "market": self.market.symbol,
-            "side": order.side.as_str(),
-            "type": "LIMIT",
-            "price": self.market.price(order.price_ticks),
-            "quantity": self.quantity,
-            "timeInForce": order.time_in_force,
-            "postOnly": order.post_only,
-            "clientOrderId": client_order_id,
-        });
-        Ok(Bytes::from(serde_json::to_vec(
-            &json!({ "query": PLACE, "variables": { "i": input } }),
-        )?))
-    }
-
-    /// Places one order on `connection`; the answer's order, or why it failed.
-    async fn place(
-        &self,
-        connection: &mut Option<Connection>,
-        order: &PlannedOrder,
-        client_order_id: &str,
-    ) -> Result<Seen, Failure> {
-        let body = self.body(order, client_order_id).map_err(Failure::Other)?;
-        let bearer = self.sessions[order.trader].bearer();
-        let headers: [(HeaderName, _); 1] = [(header::AUTHORIZATION, bearer)];
-        let sender = match connection {
-            Some(c) => c,
-            None => connection.insert(self.endpoint.connect().await.map_err(Failure::Transport)?),
+    /// Places one order as its trader; the answer's order, or why it failed.
+    async fn place(&self, order: &PlannedOrder, client_order_id: &str) -> Result<Seen, Failure> {
+        let new = NewOrder {
+            market: &self.market.symbol,
+            side: order.side.as_str(),
+            kind: "LIMIT",
+            price: Some(self.market.price(order.price_ticks)),
+            quantity: self.quantity.clone(),
+            time_in_force: Some(order.time_in_force),
+            post_only: order.post_only,
+            client_order_id: Some(client_order_id.to_owned()),
         };
-        let answer = tokio::time::timeout(
-            Duration::from_secs(10),
-            self.endpoint.post_json(sender, body, &headers),
-        )
-        .await;
-        let (status, body) = match answer {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => {
-                *connection = None;
-                return Err(Failure::Transport(e));
-            }
-            Err(_) => {
-                *connection = None;
-                return Err(Failure::Transport(anyhow::anyhow!("no answer within 10 s")));
-            }
-        };
-        if status != http::StatusCode::OK {
-            return Err(Failure::Status(format!(
-                "HTTP {status}: {}",
-                String::from_utf8_lossy(&body)
-            )));
-        }
-        let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| Failure::Other(anyhow::anyhow!("the answer is not JSON: {e}")))?;
-        if let Some(errors) = value.get("errors") {
-            return Err(Failure::Graphql(setup::describe_errors(errors)));
-        }
-        let placed = &value["data"]["placeOrder"];
-        match (placed["status"].as_str(), placed["filledQuantity"].as_str()) {
-            (Some(status), Some(filled)) => Ok(Seen::new(status, filled)),
-            _ => Err(Failure::Other(anyhow::anyhow!("no order in {value}"))),
-        }
+        let placed = self.sessions[order.trader]
+            .client()
+            .with_timeout(PLACE_TIMEOUT)
+            .place_order(&new)
+            .await?;
+        Ok(Seen::new(&placed.status, &placed.filled_quantity))
     }
 }
 
@@ -180,6 +131,17 @@ enum Failure {
     Status(String),
     Graphql(String),
     Other(anyhow::Error),
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Transport(e) => Self::Transport(e.into()),
+            ClientError::Http { status, body } => Self::Status(format!("HTTP {status}: {body}")),
+            ClientError::Graphql { code, message } => Self::Graphql(format!("{message} ({code})")),
+            e @ (ClientError::Decode(_) | ClientError::WebSocket(_)) => Self::Other(e.into()),
+        }
+    }
 }
 
 impl Failure {
@@ -301,7 +263,6 @@ async fn worker(shared: Arc<Shared>, jobs: Jobs) -> anyhow::Result<WorkerResult>
         first_failure: None,
     };
     let tracker = &shared.tracker;
-    let mut connection: Option<Connection> = None;
     while let Some((k, due)) = jobs.next().await {
         let order = shared.plan.order(k);
         let client_order_id = shared.ids.id(Tag::Order(k));
@@ -317,9 +278,7 @@ async fn worker(shared: Arc<Shared>, jobs: Jobs) -> anyhow::Result<WorkerResult>
                 .lag
                 .saturating_record(micros(sent.saturating_duration_since(due)));
         }
-        let outcome = shared
-            .place(&mut connection, &order, &client_order_id)
-            .await;
+        let outcome = shared.place(&order, &client_order_id).await;
         let done = Instant::now();
         match outcome {
             Ok(seen) => {
@@ -371,21 +330,18 @@ pub async fn run(config: Config) -> anyhow::Result<TradingReport> {
         bail!("--rate must be a number ≥ 0");
     }
     let connections = config.connections.max(1);
-    let endpoint = Endpoint::new(&config.url)?;
-    let ws_url = ws::ws_url(&config.url.to_string())?;
+    let url = config.url.to_string();
+    if config.url.scheme_str() != Some("http") {
+        bail!("only http:// URLs are supported, not {url}");
+    }
+    let base = setup::base_client(&url)?;
+    let ws_url =
+        client::ws::ws_url(&url).with_context(|| format!("{url} is not an http:// URL"))?;
     let tag = run_tag();
     let ids = Ids::new(tag.clone());
 
     // 1. The admin, the market, the traders.
-    let mut admin_client = Client::new(endpoint.clone());
-    let admin = Arc::new(
-        setup::login(
-            &mut admin_client,
-            &config.admin_email,
-            &config.admin_password,
-        )
-        .await?,
-    );
+    let admin = Arc::new(setup::login(&base, &config.admin_email, &config.admin_password).await?);
     if admin.role != "ADMIN" {
         bail!(
             "{} is {}, not ADMIN: create it with `rialto admin create-user --role admin`",
@@ -393,7 +349,7 @@ pub async fn run(config: Config) -> anyhow::Result<TradingReport> {
             admin.role
         );
     }
-    let market = setup::ensure_market(&mut admin_client, &admin, &config.market).await?;
+    let market = setup::ensure_market(&admin, &config.market).await?;
     let mid_ticks = match &config.mid {
         Some(mid) => market.ticks(mid).with_context(|| format!("--mid {mid}"))?,
         None => market
@@ -414,10 +370,10 @@ pub async fn run(config: Config) -> anyhow::Result<TradingReport> {
             market.price(mid_ticks)
         );
     }
-    let sessions = sign_up_traders(&config, &endpoint, &admin, &market, &tag).await?;
+    let sessions = sign_up_traders(&config, &base, &admin, &market, &tag).await?;
     let mut background = JoinSet::new();
     for session in &sessions {
-        background.spawn(setup::keep_fresh(session.clone(), endpoint.clone()));
+        background.spawn(setup::keep_fresh(session.clone(), base.clone()));
     }
 
     // 2. The subscriptions, proven live.
@@ -444,7 +400,6 @@ pub async fn run(config: Config) -> anyhow::Result<TradingReport> {
         readers.spawn(sockets::read_orders(socket, sink.clone(), stop.clone()));
     }
     let shared = Arc::new(Shared {
-        endpoint: endpoint.clone(),
         plan,
         ids,
         quantity: market.min_quantity.clone(),
@@ -581,25 +536,24 @@ async fn sample_cpu(pid: u32, hz: u32, from: Instant, to: Instant) -> Option<f64
 /// Signs up and funds the traders, all at once.
 async fn sign_up_traders(
     config: &Config,
-    endpoint: &Endpoint,
+    base: &Client,
     admin: &Arc<Session>,
     market: &MarketInfo,
     tag: &str,
 ) -> anyhow::Result<Vec<Arc<Session>>> {
     let mut tasks = JoinSet::new();
     for i in 0..config.traders {
-        let (endpoint, admin, fund) = (endpoint.clone(), admin.clone(), config.fund.clone());
+        let (base, admin, fund) = (base.clone(), admin.clone(), config.fund.clone());
         let assets = [market.base.clone(), market.quote.clone()];
         let (email, password) = (
             format!("loadgen-{tag}-{i}@example.com"),
             format!("loadgen {tag} trader {i} correct horse battery staple"),
         );
         tasks.spawn(async move {
-            let mut client = Client::new(endpoint);
             let session =
-                setup::register(&mut client, &email, &password, &format!("loadgen {i}")).await?;
+                setup::register(&base, &email, &password, &format!("loadgen {i}")).await?;
             for asset in &assets {
-                setup::credit(&mut client, &admin, &session.user_id, asset, &fund).await?;
+                setup::credit(&admin, &session.user_id, asset, &fund).await?;
             }
             anyhow::Ok((i, Arc::new(session)))
         });
@@ -627,13 +581,12 @@ async fn probe_subscriptions(shared: &Arc<Shared>, probes: &Arc<Probes>) -> anyh
                 time_in_force: "IOC",
                 post_only: false,
             };
-            let mut connection = None;
             for attempt in 0..40 {
                 let id = shared.ids.id(Tag::Probe {
                     trader: trader as u64,
                     attempt,
                 });
-                if let Err(f) = shared.place(&mut connection, &order, &id).await {
+                if let Err(f) = shared.place(&order, &id).await {
                     bail!(
                         "a probe order of trader {trader} was refused: {}",
                         f.message()
@@ -663,11 +616,10 @@ async fn seed_book(shared: &Arc<Shared>, count: u64) -> anyhow::Result<()> {
     for maker in 0..makers {
         let shared = shared.clone();
         tasks.spawn(async move {
-            let mut connection = None;
             for i in (maker..count).step_by(usize::try_from(makers).unwrap_or(1)) {
                 let order = shared.plan.seed_order(i);
                 let id = shared.ids.id(Tag::Seed(i));
-                match shared.place(&mut connection, &order, &id).await {
+                match shared.place(&order, &id).await {
                     Ok(seen) if !seen.done => {}
                     Ok(_) => bail!("seed ask {i} did not rest (post-only refused?)"),
                     Err(f) => bail!("seed ask {i} was refused: {}", f.message()),
@@ -684,9 +636,8 @@ async fn seed_book(shared: &Arc<Shared>, count: u64) -> anyhow::Result<()> {
 
 /// Cancels the makers' resting asks so the next run starts from an empty book.
 async fn clean_up(shared: &Shared) {
-    let mut client = Client::new(shared.endpoint.clone());
     for session in shared.sessions.iter().take(shared.plan.makers()) {
-        if let Err(e) = setup::cancel_all(&mut client, session, &shared.market.symbol).await {
+        if let Err(e) = setup::cancel_all(session, &shared.market.symbol).await {
             eprintln!("rialto-loadgen: could not cancel a maker's asks: {e:#}");
         }
     }

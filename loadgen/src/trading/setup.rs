@@ -1,217 +1,117 @@
-//! Everything before the measured run, through the public API as any client would: the
-//! admin's session, the market (listed if absent), the traders (signed up, funded), and
-//! their tokens (refreshed before they expire).
+//! Everything before the measured run, through the public API as any client would (the
+//! typed [`client::Client`]): the admin's session, the market (listed if absent), the
+//! traders (signed up, funded), and their tokens (refreshed before they expire).
+//!
+//! Every call of a run, the measured `placeOrder`s included, goes through clones of one
+//! [`Client`], so they share one connection pool: HTTP/1.1 keep-alive, one connection per
+//! request in flight, no proxy.
 
-use std::{
-    sync::{Arc, RwLock},
-    time::Duration,
-};
+use std::{sync::Arc, sync::RwLock, time::Duration};
 
 use anyhow::{Context as _, bail};
-use bytes::Bytes;
-use http::{HeaderName, HeaderValue, header};
+use chrono::{DateTime, Utc};
+use client::Client;
 use serde_json::{Value, json};
 
 use super::plan::parse_units;
-use crate::http::{Connection, Endpoint};
 
-/// A GraphQL client over one connection (reconnected when it breaks), for the few calls
-/// outside the measured stream.
-pub struct Client {
-    endpoint: Endpoint,
-    connection: Option<Connection>,
+/// The longest a call outside the measured stream may take.
+pub const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The client every call of a run derives from: `url`'s endpoint over one connection pool
+/// that never goes through a proxy (the load is aimed at this server, not whatever
+/// `HTTP_PROXY` says), Nagle off, [`SETUP_TIMEOUT`] a call.
+///
+/// # Errors
+/// The HTTP client cannot be built (no TLS backend, ...).
+pub fn base_client(url: &str) -> anyhow::Result<Client> {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .build()
+        .context("building the HTTP client")?;
+    Ok(Client::with_http(url, http).with_timeout(SETUP_TIMEOUT))
 }
 
-impl Client {
-    /// A client of `endpoint`; connects on first use.
-    pub fn new(endpoint: Endpoint) -> Self {
-        Self {
-            endpoint,
-            connection: None,
-        }
-    }
-
-    /// Runs one operation and returns its `data`.
-    ///
-    /// # Errors
-    /// Transport failures, a status other than 200, or any GraphQL error (its message and
-    /// code are in the error).
-    pub async fn gql(
-        &mut self,
-        query: &str,
-        variables: Value,
-        bearer: Option<&HeaderValue>,
-    ) -> anyhow::Result<Value> {
-        let body = Bytes::from(serde_json::to_vec(
-            &json!({ "query": query, "variables": variables }),
-        )?);
-        let headers: Vec<(HeaderName, HeaderValue)> = bearer
-            .map(|b| (header::AUTHORIZATION, b.clone()))
-            .into_iter()
-            .collect();
-        let connection = match &mut self.connection {
-            Some(c) => c,
-            None => self.connection.insert(self.endpoint.connect().await?),
-        };
-        let sent = tokio::time::timeout(
-            Duration::from_secs(30),
-            self.endpoint.post_json(connection, body, &headers),
-        )
-        .await;
-        let (status, body) = match sent {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => {
-                self.connection = None;
-                return Err(e);
-            }
-            Err(_) => {
-                self.connection = None;
-                bail!("no answer within 30 s");
-            }
-        };
-        let text = String::from_utf8_lossy(&body);
-        if status != http::StatusCode::OK {
-            bail!("HTTP {status}: {text}");
-        }
-        let mut value: Value = serde_json::from_slice(&body).context("the answer is not JSON")?;
-        if let Some(errors) = value.get("errors") {
-            bail!("{}", describe_errors(errors));
-        }
-        Ok(value["data"].take())
-    }
-}
-
-/// `message (CODE)` of each GraphQL error.
-pub fn describe_errors(errors: &Value) -> String {
-    errors
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .map(|e| {
-                    let message = e["message"].as_str().unwrap_or("?");
-                    match e["extensions"]["code"].as_str() {
-                        Some(code) => format!("{message} ({code})"),
-                        None => message.to_owned(),
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-        .unwrap_or_else(|| errors.to_string())
-}
-
-const PAYLOAD: &str = "accessToken refreshToken accessTokenExpiresAt user { id role }";
-
-/// A signed-in account. The `Authorization` value is swapped when the token is refreshed.
+/// A signed-in account. Its client (and token) is swapped when the token is refreshed.
 pub struct Session {
     /// The user's id.
     pub user_id: String,
     /// The user's role as the API says it.
     pub role: String,
-    bearer: RwLock<HeaderValue>,
-    token: RwLock<String>,
-    refresh_token: std::sync::Mutex<String>,
-    expires_at: RwLock<chrono::DateTime<chrono::FixedOffset>>,
+    current: RwLock<Current>,
+}
+
+/// What a refresh replaces.
+struct Current {
+    client: Client,
+    token: String,
+    refresh_token: String,
+    expires_at: DateTime<Utc>,
 }
 
 impl Session {
-    fn from_payload(p: &Value) -> anyhow::Result<Self> {
-        let access = p["accessToken"].as_str().context("no accessToken")?;
-        Ok(Self {
-            user_id: p["user"]["id"].as_str().context("no user id")?.to_owned(),
-            role: p["user"]["role"].as_str().unwrap_or("").to_owned(),
-            bearer: RwLock::new(HeaderValue::from_str(&format!("Bearer {access}"))?),
-            token: RwLock::new(access.to_owned()),
-            refresh_token: std::sync::Mutex::new(
-                p["refreshToken"]
-                    .as_str()
-                    .context("no refreshToken")?
-                    .to_owned(),
-            ),
-            expires_at: RwLock::new(expiry(p)?),
-        })
+    fn new(client: Client, session: client::Session) -> Self {
+        Self {
+            user_id: session.user.id,
+            role: session.user.role,
+            current: RwLock::new(Current {
+                client,
+                token: session.access_token,
+                refresh_token: session.refresh_token,
+                expires_at: session.access_token_expires_at,
+            }),
+        }
     }
 
-    /// `Bearer <access token>`, current.
-    pub fn bearer(&self) -> HeaderValue {
-        self.bearer
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {
+        self.current
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    }
+
+    /// A client calling as this user with the current token (a cheap clone).
+    pub fn client(&self) -> Client {
+        self.read().client.clone()
     }
 
     /// The access token alone (for a socket's `connection_init`).
     pub fn token(&self) -> String {
-        self.token
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.read().token.clone()
     }
 
     /// How long the access token is still valid.
     pub fn lifetime_left(&self) -> Duration {
-        let at = *self
-            .expires_at
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        (self.read().expires_at - Utc::now())
             .to_std()
             .unwrap_or(Duration::ZERO)
     }
 
-    /// Rotates the tokens through `refresh`.
+    /// Rotates the tokens through `refresh`, calling through `base`.
     ///
     /// # Errors
     /// The API refuses the refresh token.
-    pub async fn refresh(&self, client: &mut Client) -> anyhow::Result<()> {
-        let refresh_token = self
-            .refresh_token
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        let data = client
-            .gql(
-                &format!("mutation($t: String!) {{ refresh(refreshToken: $t) {{ {PAYLOAD} }} }}"),
-                json!({ "t": refresh_token }),
-                None,
-            )
+    pub async fn refresh(&self, base: &Client) -> anyhow::Result<()> {
+        let refresh_token = self.read().refresh_token.clone();
+        let (client, fresh) = base
+            .refresh(&refresh_token)
             .await
             .context("refreshing a session")?;
-        let fresh = Self::from_payload(&data["refresh"])?;
-        *write(&self.bearer) = into_inner(fresh.bearer);
-        *write(&self.token) = into_inner(fresh.token);
-        *write(&self.expires_at) = into_inner(fresh.expires_at);
         *self
-            .refresh_token
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh
-            .refresh_token
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Current {
+            client,
+            token: fresh.access_token,
+            refresh_token: fresh.refresh_token,
+            expires_at: fresh.access_token_expires_at,
+        };
         Ok(())
     }
 }
 
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn into_inner<T>(lock: RwLock<T>) -> T {
-    lock.into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn expiry(p: &Value) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
-    let text = p["accessTokenExpiresAt"]
-        .as_str()
-        .context("no accessTokenExpiresAt")?;
-    chrono::DateTime::parse_from_rfc3339(text).with_context(|| format!("expiry {text:?}"))
-}
-
 /// Keeps `session` signed in: refreshes a minute before each expiry, until aborted.
-pub async fn keep_fresh(session: Arc<Session>, endpoint: Endpoint) {
-    let mut client = Client::new(endpoint);
+pub async fn keep_fresh(session: Arc<Session>, base: Client) {
     loop {
         let left = session.lifetime_left();
         tokio::time::sleep(
@@ -219,7 +119,7 @@ pub async fn keep_fresh(session: Arc<Session>, endpoint: Endpoint) {
                 .max(Duration::from_secs(1)),
         )
         .await;
-        if let Err(e) = session.refresh(&mut client).await {
+        if let Err(e) = session.refresh(&base).await {
             eprintln!("rialto-loadgen: could not refresh a trader's token: {e:#}");
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
@@ -230,16 +130,12 @@ pub async fn keep_fresh(session: Arc<Session>, endpoint: Endpoint) {
 ///
 /// # Errors
 /// Bad credentials, or a refusal (rate limits on sign-in).
-pub async fn login(client: &mut Client, email: &str, password: &str) -> anyhow::Result<Session> {
-    let data = client
-        .gql(
-            &format!("mutation($i: LoginInput!) {{ login(input: $i) {{ {PAYLOAD} }} }}"),
-            json!({ "i": { "email": email, "password": password } }),
-            None,
-        )
+pub async fn login(base: &Client, email: &str, password: &str) -> anyhow::Result<Session> {
+    let (client, session) = base
+        .login(email, password)
         .await
         .with_context(|| format!("logging in as {email}"))?;
-    Session::from_payload(&data["login"])
+    Ok(Session::new(client, session))
 }
 
 /// Signs up a new account and returns its session (`register` signs in).
@@ -247,20 +143,16 @@ pub async fn login(client: &mut Client, email: &str, password: &str) -> anyhow::
 /// # Errors
 /// A refusal (duplicate email, weak password, sign-up rate limit).
 pub async fn register(
-    client: &mut Client,
+    base: &Client,
     email: &str,
     password: &str,
     display_name: &str,
 ) -> anyhow::Result<Session> {
-    let data = client
-        .gql(
-            &format!("mutation($i: RegisterInput!) {{ register(input: $i) {{ {PAYLOAD} }} }}"),
-            json!({ "i": { "email": email, "password": password, "displayName": display_name } }),
-            None,
-        )
+    let (client, session, _) = base
+        .register(email, password, display_name)
         .await
         .with_context(|| format!("signing up {email}"))?;
-    Session::from_payload(&data["register"])
+    Ok(Session::new(client, session))
 }
 
 /// A market's sizes as the run needs them.
@@ -299,13 +191,9 @@ impl MarketInfo {
 const MARKET: &str = "query($s: String!) { market(symbol: $s) { symbol status tickSize \
      minQuantity base { symbol decimals } quote { symbol decimals } ticker { last } } }";
 
-async fn read_market(
-    client: &mut Client,
-    symbol: &str,
-    bearer: &HeaderValue,
-) -> anyhow::Result<Option<MarketInfo>> {
-    let data = client
-        .gql(MARKET, json!({ "s": symbol }), Some(bearer))
+async fn read_market(client: &Client, symbol: &str) -> anyhow::Result<Option<MarketInfo>> {
+    let data: Value = client
+        .execute(MARKET, json!({ "s": symbol }))
         .await
         .with_context(|| format!("reading market {symbol}"))?;
     let m = &data["market"];
@@ -345,21 +233,15 @@ async fn read_market(
 ///
 /// # Errors
 /// The admin may not list, or the market exists but is halted.
-pub async fn ensure_market(
-    client: &mut Client,
-    admin: &Session,
-    symbol: &str,
-) -> anyhow::Result<MarketInfo> {
-    let bearer = admin.bearer();
-    if let Some(info) = read_market(client, symbol, &bearer).await? {
+pub async fn ensure_market(admin: &Session, symbol: &str) -> anyhow::Result<MarketInfo> {
+    let client = &admin.client();
+    if let Some(info) = read_market(client, symbol).await? {
         return Ok(info);
     }
     let (base, quote) = symbol
         .split_once('-')
         .with_context(|| format!("market {symbol:?} is not BASE-QUOTE"))?;
-    let data = client
-        .gql("{ assets { symbol } }", json!({}), Some(&bearer))
-        .await?;
+    let data: Value = client.execute("{ assets { symbol } }", json!({})).await?;
     let listed: Vec<&str> = data["assets"]
         .as_array()
         .map(|a| a.iter().filter_map(|x| x["symbol"].as_str()).collect())
@@ -367,25 +249,23 @@ pub async fn ensure_market(
     for (asset, kind, decimals) in [(base, "token", 0), (quote, "cash", 2)] {
         if !listed.contains(&asset) {
             client
-                .gql(
+                .execute::<Value>(
                     "mutation($i: CreateAssetInput!) { createAsset(input: $i) { id } }",
                     json!({ "i": { "symbol": asset, "name": asset, "kind": kind, "decimals": decimals } }),
-                    Some(&bearer),
                 )
                 .await
                 .with_context(|| format!("listing asset {asset}"))?;
         }
     }
     client
-        .gql(
+        .execute::<Value>(
             "mutation($i: CreateMarketInput!) { createMarket(input: $i) { symbol } }",
             json!({ "i": { "base": base, "quote": quote, "tickSize": "0.01", "lotSize": "1",
                            "minQuantity": "1", "makerFeeBps": 10, "takerFeeBps": 20 } }),
-            Some(&bearer),
         )
         .await
         .with_context(|| format!("listing market {symbol}"))?;
-    read_market(client, symbol, &bearer)
+    read_market(client, symbol)
         .await?
         .with_context(|| format!("market {symbol} is not there after listing it"))
 }
@@ -395,17 +275,16 @@ pub async fn ensure_market(
 /// # Errors
 /// The API refuses (not an admin, unknown asset, a balance that would overflow).
 pub async fn credit(
-    client: &mut Client,
     admin: &Session,
     user_id: &str,
     asset: &str,
     amount: &str,
 ) -> anyhow::Result<()> {
-    client
-        .gql(
+    admin
+        .client()
+        .execute::<Value>(
             "mutation($u: ID!, $a: String!, $n: Decimal!) { creditBalance(userId: $u, asset: $a, amount: $n, memo: \"rialto-loadgen\") { total } }",
             json!({ "u": user_id, "a": asset, "n": amount }),
-            Some(&admin.bearer()),
         )
         .await
         .with_context(|| format!("crediting {asset} to {user_id}"))?;
@@ -417,17 +296,6 @@ pub async fn credit(
 ///
 /// # Errors
 /// The API refuses.
-pub async fn cancel_all(
-    client: &mut Client,
-    session: &Session,
-    market: &str,
-) -> anyhow::Result<usize> {
-    let data = client
-        .gql(
-            "mutation($m: String) { cancelAllOrders(market: $m) { id } }",
-            json!({ "m": market }),
-            Some(&session.bearer()),
-        )
-        .await?;
-    Ok(data["cancelAllOrders"].as_array().map_or(0, Vec::len))
+pub async fn cancel_all(session: &Session, market: &str) -> anyhow::Result<usize> {
+    Ok(session.client().cancel_all(Some(market)).await?.len())
 }

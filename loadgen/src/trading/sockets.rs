@@ -18,7 +18,7 @@ use super::{
     plan::{Ids, Tag},
     tracker::{Seen, Tracker},
 };
-use crate::ws::{self, Kind, ServerMessage, Socket};
+use client::ws::{self, Kind, ServerMessage, Socket};
 
 /// The `myOrders` selection: `clientOrderId` ties an event to the order sent.
 pub const MY_ORDERS: &str =
@@ -226,8 +226,9 @@ async fn drive(
 /// `complete`, then a close handshake (bounded: the run is over either way).
 async fn close(mut socket: Socket, subscription: &str) {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
-        let complete = json!({ "id": subscription, "type": "complete" }).to_string();
-        socket.send(Message::text(complete)).await?;
+        socket
+            .send(Message::text(ws::complete(subscription)))
+            .await?;
         socket.close(None).await?;
         while socket.next().await.is_some() {}
         Ok::<_, tokio_tungstenite::tungstenite::Error>(())
