@@ -11,6 +11,7 @@ mod crash;
 mod demo;
 mod federation;
 mod helpers;
+mod integrators;
 mod robustness;
 mod sessions;
 mod sign_up_and_in;
