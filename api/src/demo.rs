@@ -99,15 +99,24 @@ pub async fn start(auth: &AuthService, graphql_url: String) -> anyhow::Result<()
     auth.create_user(ADMIN, &admin_password, Role::Admin)
         .await?;
     let bot_password = random_password();
-    // (user id, is a bot): who gets what funds.
+    // Who gets what funds: each account with its password (the seed signs in as each to see
+    // what it already has) and whether it is a bot.
     let mut accounts = Vec::new();
     for email in [MAKER, TAKER] {
-        let user = auth.create_user(email, &bot_password, Role::Trader).await?;
-        accounts.push((user.id.to_string(), true));
+        auth.create_user(email, &bot_password, Role::Trader).await?;
+        accounts.push(Account {
+            email,
+            password: bot_password.clone(),
+            bot: true,
+        });
     }
     for (email, password) in DEMO_USERS {
-        let user = auth.create_user(email, password, Role::Trader).await?;
-        accounts.push((user.id.to_string(), false));
+        auth.create_user(email, password, Role::Trader).await?;
+        accounts.push(Account {
+            email,
+            password: password.to_owned(),
+            bot: false,
+        });
     }
     let logins = DEMO_USERS
         .iter()
@@ -133,7 +142,7 @@ pub async fn start(auth: &AuthService, graphql_url: String) -> anyhow::Result<()
                 }
             }
         };
-        if let Err(e) = seed(&admin, &accounts, &db).await {
+        if let Err(e) = seed(&base, &admin, &accounts, &db).await {
             tracing::error!(error = %e, "demo: seeding failed; no demo market");
             return;
         }
@@ -155,11 +164,21 @@ fn random_password() -> String {
         .collect()
 }
 
+/// A demo account the seed funds.
+struct Account {
+    email: &'static str,
+    password: String,
+    bot: bool,
+}
+
 /// Lists the assets and markets (each with its back-filled history) and funds the
-/// accounts, unless the demo market exists.
+/// accounts. Every step checks what exists first, so a seed that an earlier start left
+/// half done (stopped mid-way) is completed, and a complete one is left as it is — except
+/// that an account which has spent all of an asset gets its demo allowance again.
 async fn seed(
+    base: &Client,
     admin: &Client,
-    accounts: &[(String, bool)],
+    accounts: &[Account],
     db: &DatabaseConnection,
 ) -> Result<(), ClientError> {
     #[derive(Deserialize)]
@@ -171,52 +190,89 @@ async fn seed(
     struct Id {
         id: String,
     }
-    let create_asset = "mutation($i: CreateAssetInput!) { createAsset(input: $i) { id } }";
-    match admin
-        .execute::<serde_json::Value>(
-            create_asset,
-            json!({ "i": { "symbol": CASH, "name": "US Dollar", "kind": "cash", "decimals": 2 } }),
-        )
-        .await
-    {
-        Ok(_) => {}
-        // Seeded on an earlier start: nothing to do.
-        Err(e) if e.code() == Some("CONFLICT") => return Ok(()),
-        Err(e) => return Err(e),
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Balances {
+        my_balances: Vec<Held>,
     }
-    for l in &LISTINGS {
+    #[derive(Deserialize)]
+    struct Held {
+        asset: Symbol,
+        total: String,
+    }
+    #[derive(Deserialize)]
+    struct Symbol {
+        symbol: String,
+    }
+    /// CONFLICT means "exists": `Ok(None)`.
+    fn unless_exists<T>(r: Result<T, ClientError>) -> Result<Option<T>, ClientError> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.code() == Some("CONFLICT") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+    let create_asset = "mutation($i: CreateAssetInput!) { createAsset(input: $i) { id } }";
+    unless_exists(
         admin
             .execute::<serde_json::Value>(
                 create_asset,
-                json!({ "i": { "symbol": l.symbol, "name": l.name, "kind": l.kind, "decimals": 0 } }),
+                json!({ "i": { "symbol": CASH, "name": "US Dollar", "kind": "cash", "decimals": 2 } }),
             )
-            .await?;
-        let created: Created = admin
-            .execute(
-                "mutation($i: CreateMarketInput!) { createMarket(input: $i) { id } }",
-                json!({ "i": { "base": l.symbol, "quote": CASH, "tickSize": "0.01", "lotSize": "1",
-                               "minQuantity": "1", "makerFeeBps": 5, "takerFeeBps": 10 } }),
-            )
-            .await?;
+            .await,
+    )?;
+    for l in &LISTINGS {
+        unless_exists(
+            admin
+                .execute::<serde_json::Value>(
+                    create_asset,
+                    json!({ "i": { "symbol": l.symbol, "name": l.name, "kind": l.kind, "decimals": 0 } }),
+                )
+                .await,
+        )?;
+        let created: Option<Created> = unless_exists(
+            admin
+                .execute(
+                    "mutation($i: CreateMarketInput!) { createMarket(input: $i) { id } }",
+                    json!({ "i": { "base": l.symbol, "quote": CASH, "tickSize": "0.01", "lotSize": "1",
+                                   "minQuantity": "1", "makerFeeBps": 5, "takerFeeBps": 10 } }),
+                )
+                .await,
+        )?;
         // Right after listing, before any order: no live candle exists yet to race with.
         // A market without history still trades, so a failure is only a warning.
         let market = format!("{}-{CASH}", l.symbol);
-        match backfill(db, &created.create_market.id, l, Utc::now()).await {
-            Ok(candles) => tracing::debug!(%market, candles, "demo: history back-filled"),
-            Err(e) => tracing::warn!(%market, error = %e, "demo: no candle history"),
+        if let Some(created) = created {
+            match backfill(db, &created.create_market.id, l, Utc::now()).await {
+                Ok(candles) => tracing::debug!(%market, candles, "demo: history back-filled"),
+                Err(e) => tracing::warn!(%market, error = %e, "demo: no candle history"),
+            }
         }
     }
     let credit = "mutation($u: ID!, $a: String!, $n: Decimal!) { creditBalance(userId: $u, asset: $a, amount: $n, memo: \"demo\") { total } }";
-    for (id, bot) in accounts {
-        let cash = if *bot { "10000000" } else { "100000" };
-        admin
-            .execute::<serde_json::Value>(credit, json!({ "u": id, "a": CASH, "n": cash }))
+    for account in accounts {
+        let (client, session) = base.login(account.email, &account.password).await?;
+        let held: Balances = client
+            .execute("{ myBalances { asset { symbol } total } }", json!({}))
             .await?;
-        for l in &LISTINGS {
-            let units = if *bot { "1000000" } else { "1000" };
-            admin
-                .execute::<serde_json::Value>(credit, json!({ "u": id, "a": l.symbol, "n": units }))
-                .await?;
+        let has = |asset: &str| {
+            held.my_balances.iter().any(|b| {
+                b.asset.symbol == asset && b.total.bytes().any(|c| (b'1'..=b'9').contains(&c))
+            })
+        };
+        let cash = if account.bot { "10000000" } else { "100000" };
+        let units = if account.bot { "1000000" } else { "1000" };
+        let allowance =
+            std::iter::once((CASH, cash)).chain(LISTINGS.iter().map(|l| (l.symbol, units)));
+        for (asset, amount) in allowance {
+            if !has(asset) {
+                admin
+                    .execute::<serde_json::Value>(
+                        credit,
+                        json!({ "u": session.user.id, "a": asset, "n": amount }),
+                    )
+                    .await?;
+            }
         }
     }
     tracing::info!(
