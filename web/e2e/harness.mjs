@@ -1,0 +1,132 @@
+// The end-to-end harness: a real `rialto serve --demo` on a free port with a temporary
+// data directory, serving this build (web/dist) at /, and Debian's Chromium driven by
+// playwright-core (no browser download, ever: `executablePath` points at /usr/bin/chromium).
+//
+// Environment:
+//   RIALTO_BIN   the rialto binary (default: `rialto` on PATH)
+//   CHROMIUM     the browser (default: /usr/bin/chromium)
+//   E2E_HEADED=1 show the browser
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const webDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const artifacts = join(webDir, 'e2e', 'artifacts');
+const bin = process.env.RIALTO_BIN || 'rialto';
+
+/** A port nobody listens on right now. */
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url, child, ms = 60_000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`rialto exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(`${url}/ready`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`rialto did not become ready at ${url}`);
+}
+
+/**
+ * Starts the server with an admin account; returns its URL, the admin's login and `stop`.
+ * The web build must exist (`npm run build`).
+ */
+export async function startServer() {
+  if (!existsSync(join(webDir, 'dist', 'index.html'))) {
+    throw new Error('web/dist is missing: run `npm run build` first');
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'rialto-e2e-'));
+  const admin = { email: 'admin@e2e.rialto.test', password: 'e2e admin keeps the books' };
+  const made = spawnSync(
+    bin,
+    [
+      'admin',
+      'create-user',
+      '--email',
+      admin.email,
+      '--password',
+      admin.password,
+      '--role',
+      'admin',
+      '--data-dir',
+      dataDir,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (made.status !== 0) throw new Error(`creating the admin failed: ${made.stderr || made.error}`);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const log = [];
+  const child = spawn(
+    bin,
+    [
+      'serve',
+      '--demo',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--data-dir',
+      dataDir,
+      '--web-dir',
+      join(webDir, 'dist'),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout.on('data', (d) => log.push(String(d)));
+  child.stderr.on('data', (d) => log.push(String(d)));
+  try {
+    await waitReady(url, child);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw new Error(`${e.message}\n${log.join('')}`);
+  }
+  return {
+    url,
+    admin,
+    log,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          child.kill('SIGKILL');
+          r();
+        }, 10_000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          r();
+        });
+      });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's Chromium through playwright-core. */
+export async function launchBrowser() {
+  const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+  if (!existsSync(executablePath)) throw new Error(`no browser at ${executablePath}`);
+  mkdirSync(artifacts, { recursive: true });
+  return chromium.launch({
+    executablePath,
+    headless: process.env.E2E_HEADED !== '1',
+    args: ['--no-sandbox'],
+  });
+}
