@@ -3,16 +3,14 @@
 #   docker build -t rialto:local .
 #   docker run --rm rialto:local --help
 
-# ---- web: TO COME (issue #6) -------------------------------------------------------------
-# The SolidJS app under web/, built with npm, that the binary serves; web/ does not exist yet.
-# When it does, uncomment a stage like this one and copy its output to one of the two places
-# marked `TO COME (web)` below, whichever way the binary takes it.
-#   FROM node:20-bookworm-slim AS web
-#   WORKDIR /web
-#   COPY web/package.json web/package-lock.json ./
-#   RUN npm ci
-#   COPY web/ ./
-#   RUN npm run build
+# ---- web ---------------------------------------------------------------------------------
+# The SolidJS client (web/), which `rialto serve` and every `rialto gateway` serve at `/`.
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json web/.npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
 
 # ---- build -------------------------------------------------------------------------------
 # The toolchain is the one rust-toolchain.toml pins (1.95.0); rustup adds the components it
@@ -31,13 +29,15 @@ COPY api ./api
 COPY auth ./auth
 COPY brain ./brain
 COPY bus ./bus
+COPY client ./client
 COPY common ./common
 COPY entity ./entity
 COPY fixtures ./fixtures
 COPY loadgen ./loadgen
 COPY matcher ./matcher
 COPY migration ./migration
-# TO COME (web), if the binary embeds the app at compile time: COPY --from=web ... here.
+# The desktop app is a workspace member (not built here: it needs WebKitGTK).
+COPY desktop/src-tauri ./desktop/src-tauri
 
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
@@ -58,7 +58,8 @@ RUN groupadd --system --gid 10001 rialto \
        --shell /usr/sbin/nologin rialto
 
 COPY --from=build /out/rialto /usr/local/bin/rialto
-# TO COME (web), if the binary serves the app from disk: COPY --from=web ... here.
+COPY --from=web /web/dist /usr/share/rialto/web
+ENV RIALTO_WEB_DIR=/usr/share/rialto/web
 
 USER rialto:rialto
 WORKDIR /var/lib/rialto

@@ -274,6 +274,11 @@ pub struct GatewayArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub limits: Limits,
+
+    /// The web app's build, served at `/` by every gateway replica (the container image
+    /// has it at `/usr/share/rialto/web`).
+    #[arg(long = "web-dir", env = "RIALTO_WEB_DIR", default_value = "web/dist")]
+    pub web_dir: PathBuf,
 }
 
 /// Options of `rialto supergraph`.
@@ -440,7 +445,8 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 http: args.http,
                 limits: args.limits,
             })
-            .await?;
+            .await?
+            .with_web(args.web_dir);
             tracing::info!(addr = %app.local_addr()?, "gateway up");
             app.run_until(shutdown_signal()).await
         }

@@ -415,8 +415,8 @@ impl Application {
         })
     }
 
-    /// Serves the web app's build in `dir` at `/` (`rialto serve`); a page says how to build
-    /// it when `dir` has none.
+    /// Serves the web app's build in `dir` at `/` (`rialto serve`, `rialto gateway`); a page
+    /// says how to build it when `dir` has none.
     pub fn with_web(mut self, dir: PathBuf) -> Self {
         self.web = Some(dir);
         self
