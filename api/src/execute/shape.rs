@@ -115,6 +115,9 @@ pub fn shape(
         .iter()
         .filter_map(|e| e.get("path").and_then(JsonValue::as_array).cloned())
         .collect();
+    // A subgraph error without a path refused a whole fetch (a subgraph's own limit, say):
+    // it explains the nulls that fetch left, which the shaping cannot tell apart.
+    let fetch_refused = subgraph_errors.iter().any(|e| e.get("path").is_none());
     let mut errors = subgraph_errors;
     match result {
         Ok(response) => {
@@ -122,9 +125,10 @@ pub fn shape(
                 // A null a subgraph already explained needs no second error.
                 let path = path_json(&e);
                 let explained = e.message.contains("resolved to null")
-                    && error_paths
-                        .iter()
-                        .any(|p| is_prefix(p, &path) || is_prefix(&path, p));
+                    && (fetch_refused
+                        || error_paths
+                            .iter()
+                            .any(|p| is_prefix(p, &path) || is_prefix(&path, p)));
                 if !explained {
                     errors.push(gateway_error(e, ErrorCode::Internal));
                 }

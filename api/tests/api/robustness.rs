@@ -624,3 +624,31 @@ async fn production_can_switch_off_introspection_and_graphiql() {
     // Everything else still works.
     app.register("ann@example.com").await;
 }
+
+/// A query within the gateway's limits but over a subgraph's own complexity limit is
+/// refused with that one typed error: no second, internal-looking error about the nulls the
+/// refused fetch left.
+#[tokio::test]
+async fn a_query_over_a_subgraphs_complexity_limit_gets_one_bad_user_input_error() {
+    let app = spawn_app().await;
+    let fields = "symbol status tickSize lotSize minQuantity orderBook { bids { price quantity } asks { price quantity } } trades { id price quantity }";
+    let query = format!(
+        "{{ {} }}",
+        (0..40)
+            .map(|i| format!("m{i}: markets {{ {fields} }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let body = app.gql(&query, json!({}), None).await;
+    let errors = body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{body}");
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too complex"),
+        "{body}"
+    );
+    assert!(body["data"].is_null(), "{body}");
+}
