@@ -50,6 +50,19 @@ async function waitReady(url, child, ms = 60_000) {
  * Starts the server with an admin account; returns its URL, the admin's login and `stop`.
  * The web build must exist (`npm run build`).
  */
+/**
+ * The server's environment: the shell's, minus anything that would point it elsewhere than
+ * its temporary data directory (CI exports DATABASE_URL and REDIS_URL for the Rust suites;
+ * a server on those would share one database between runs).
+ */
+function serverEnv() {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) {
+    if (k === 'DATABASE_URL' || k === 'REDIS_URL' || k.startsWith('RIALTO_')) delete env[k];
+  }
+  return env;
+}
+
 export async function startServer() {
   if (!existsSync(join(webDir, 'dist', 'index.html'))) {
     throw new Error('web/dist is missing: run `npm run build` first');
@@ -70,7 +83,7 @@ export async function startServer() {
       '--data-dir',
       dataDir,
     ],
-    { encoding: 'utf8' },
+    { encoding: 'utf8', env: serverEnv() },
   );
   if (made.status !== 0) throw new Error(`creating the admin failed: ${made.stderr || made.error}`);
   const port = await freePort();
@@ -88,7 +101,7 @@ export async function startServer() {
       '--web-dir',
       join(webDir, 'dist'),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() },
   );
   child.stdout.on('data', (d) => log.push(String(d)));
   child.stderr.on('data', (d) => log.push(String(d)));
