@@ -9,8 +9,8 @@ use api::{
 use auth::AuthConfig;
 use entity::session_logs;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    AccessMode, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait,
+    IsolationLevel, QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -250,4 +250,22 @@ pub fn error_code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+/// The ledger invariants on one consistent snapshot while the bots trade on.
+pub async fn assert_audit_passes(app: &TestApp) {
+    let snapshot = match app.db.get_database_backend() {
+        DbBackend::Postgres => app
+            .db
+            .begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await
+            .unwrap(),
+        _ => app.db.begin().await.unwrap(),
+    };
+    let report = brain::audit::run(&snapshot).await.unwrap();
+    snapshot.rollback().await.unwrap();
+    assert!(report.violations.is_empty(), "audit: {report}");
 }

@@ -9,11 +9,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sea_orm::{AccessMode, DbBackend, IsolationLevel, TransactionTrait};
 use serde_json::json;
 use tokio::{io::AsyncReadExt, sync::Mutex};
 
-use crate::helpers::{TestApp, spawn_demo_app};
+use crate::helpers::{TestApp, assert_audit_passes, spawn_demo_app};
 
 /// The examples' own settings, which a developer's shell must not leak into a run.
 const EXAMPLE_ENV: [&str; 6] = [
@@ -182,24 +181,6 @@ async fn wait_for_a_two_sided_book(app: &TestApp) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The ledger invariants on one consistent snapshot while the bots trade on.
-async fn assert_audit_passes(app: &TestApp) {
-    let snapshot = match app.db.get_database_backend() {
-        DbBackend::Postgres => app
-            .db
-            .begin_with_config(
-                Some(IsolationLevel::RepeatableRead),
-                Some(AccessMode::ReadOnly),
-            )
-            .await
-            .unwrap(),
-        _ => app.db.begin().await.unwrap(),
-    };
-    let report = brain::audit::run(&snapshot).await.unwrap();
-    snapshot.rollback().await.unwrap();
-    assert!(report.violations.is_empty(), "audit: {report}");
 }
 
 #[tokio::test]
