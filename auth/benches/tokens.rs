@@ -19,7 +19,7 @@ fn tokens(c: &mut Criterion) {
     let keys = KeySet::new(&generate_key(), &[], "rialto", "rialto-api").expect("key set");
     // An hour of life, so the token cannot expire however long criterion runs.
     let (token, _) = keys
-        .issue(Uuid::new_v4(), Role::Trader, SCOPES, Utc::now(), 3600)
+        .issue(Uuid::new_v4(), Role::Trader, SCOPES, None, Utc::now(), 3600)
         .expect("issue");
     keys.verify(&token).expect("the benchmarked token is valid");
 
@@ -31,7 +31,7 @@ fn tokens(c: &mut Criterion) {
     group.bench_function("issue", |b| {
         let user = Uuid::new_v4();
         b.iter(|| {
-            keys.issue(black_box(user), Role::Trader, SCOPES, Utc::now(), 300)
+            keys.issue(black_box(user), Role::Trader, SCOPES, None, Utc::now(), 300)
                 .expect("issue")
         });
     });

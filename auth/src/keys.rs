@@ -52,6 +52,9 @@ pub struct Claims {
     pub iat: i64,
     /// Unique token id.
     pub jti: String,
+    /// The session (refresh-token family) the token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }
 
 struct PublicKey {
@@ -223,6 +226,7 @@ impl KeySet {
         user_id: Uuid,
         role: Role,
         scopes: &[Scope],
+        session: Option<Uuid>,
         now: DateTime<Utc>,
         ttl_secs: u32,
     ) -> Result<(String, DateTime<Utc>), AuthError> {
@@ -236,6 +240,7 @@ impl KeySet {
             exp: expires_at.timestamp(),
             iat: now.timestamp(),
             jti: Uuid::now_v7().to_string(),
+            sid: session,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.signing_kid.clone());
@@ -362,7 +367,9 @@ fn verify_token<'k>(
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-    validation.leeway = 30;
+    // Clock skew between the issuer and a gateway replica; kept short, because an expired
+    // token's WebSocket is closed at `exp` and must not be let back in for long after.
+    validation.leeway = 5;
     let data = jsonwebtoken::decode::<Claims>(token, key, &validation)
         .map_err(|_| AuthError::InvalidCredential)?;
     let claims = data.claims;
@@ -374,7 +381,12 @@ fn verify_token<'k>(
         user_id,
         role: claims.role,
         scopes,
-        credential: Credential::AccessToken { jti: claims.jti },
+        credential: Credential::AccessToken {
+            jti: claims.jti,
+            session: claims.sid,
+            issued_at: claims.iat,
+        },
+        expires_at: Some(claims.exp),
     })
 }
 
@@ -429,7 +441,7 @@ mod tests {
         let (keys, _) = set();
         let user = Uuid::new_v4();
         let (token, _) = keys
-            .issue(user, Role::Admin, &[Scope::Read], Utc::now(), 300)
+            .issue(user, Role::Admin, &[Scope::Read], None, Utc::now(), 300)
             .unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.alg, Algorithm::EdDSA);
@@ -446,14 +458,14 @@ mod tests {
         let (other, _) = set();
         let old = Utc::now() - chrono::Duration::hours(1);
         let (expired, _) = keys
-            .issue(Uuid::new_v4(), Role::Trader, &[], old, 300)
+            .issue(Uuid::new_v4(), Role::Trader, &[], None, old, 300)
             .unwrap();
         assert!(matches!(
             keys.verify(&expired),
             Err(AuthError::InvalidCredential)
         ));
         let (foreign, _) = other
-            .issue(Uuid::new_v4(), Role::Trader, &[], Utc::now(), 300)
+            .issue(Uuid::new_v4(), Role::Trader, &[], None, Utc::now(), 300)
             .unwrap();
         assert!(matches!(
             keys.verify(&foreign),
@@ -470,6 +482,7 @@ mod tests {
                 Uuid::new_v4(),
                 Role::Trader,
                 &[Scope::Read],
+                None,
                 Utc::now(),
                 300,
             )

@@ -125,7 +125,12 @@ mod tests {
                 user_id: uuid::Uuid::nil(),
                 role: Role::Trader,
                 scopes: vec![Scope::Read],
-                credential: Credential::AccessToken { jti: "j".into() },
+                credential: Credential::AccessToken {
+                    jti: "j".into(),
+                    session: Some(uuid::Uuid::nil()),
+                    issued_at: 1,
+                },
+                expires_at: Some(2),
             }),
             meta: RequestMeta {
                 ip: Some("10.1.2.3".into()),

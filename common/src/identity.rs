@@ -70,6 +70,15 @@ pub enum Credential {
     AccessToken {
         /// The token's unique id.
         jti: String,
+        /// The session (refresh-token family) it was issued in: a logout ends the session,
+        /// and with it every socket opened with one of its tokens. `None` for tokens
+        /// issued before sessions were named.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<Uuid>,
+        /// When it was issued (seconds since the epoch): a password change ends every
+        /// session that began before it.
+        #[serde(default)]
+        issued_at: i64,
     },
     /// An integrator's API key.
     ApiKey {
@@ -89,6 +98,11 @@ pub struct Identity {
     pub scopes: Vec<Scope>,
     /// How the caller proved who it is.
     pub credential: Credential,
+    /// When the credential stops being valid (seconds since the epoch): an access token's
+    /// `exp`; `None` for a credential that does not expire by itself (an API key). A
+    /// WebSocket opened with it is closed then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 impl Identity {
@@ -100,6 +114,22 @@ impl Identity {
     /// Whether this identity came from a session (not an API key).
     pub fn is_session(&self) -> bool {
         matches!(self.credential, Credential::AccessToken { .. })
+    }
+
+    /// The API key behind this identity, if it came from one.
+    pub fn api_key(&self) -> Option<Uuid> {
+        match self.credential {
+            Credential::ApiKey { id } => Some(id),
+            Credential::AccessToken { .. } => None,
+        }
+    }
+
+    /// The session an access token was issued in, if it names one.
+    pub fn session(&self) -> Option<Uuid> {
+        match self.credential {
+            Credential::AccessToken { session, .. } => session,
+            Credential::ApiKey { .. } => None,
+        }
     }
 }
 

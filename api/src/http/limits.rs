@@ -98,7 +98,12 @@ mod tests {
                 user_id: uuid::Uuid::from_u128(n),
                 role: common::Role::Trader,
                 scopes: vec![],
-                credential: common::Credential::AccessToken { jti: "j".into() },
+                credential: common::Credential::AccessToken {
+                    jti: "j".into(),
+                    session: None,
+                    issued_at: 0,
+                },
+                expires_at: None,
             })
         };
         for n in 0..u128::from(ADDRESS_FACTOR) {

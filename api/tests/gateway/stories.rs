@@ -538,7 +538,12 @@ pub async fn the_callers_identity_reaches_subgraphs_and_a_forged_one_does_not(mo
                 user_id: uuid::Uuid::new_v4(),
                 role: common::Role::Admin,
                 scopes: vec![common::Scope::Read, common::Scope::Trade],
-                credential: common::Credential::AccessToken { jti: "x".into() },
+                credential: common::Credential::AccessToken {
+                    jti: "x".into(),
+                    session: None,
+                    issued_at: 0,
+                },
+                expires_at: None,
             }),
             meta: Default::default(),
         })

@@ -127,6 +127,7 @@ impl AuthService {
             user.id,
             user.role,
             &SESSION_SCOPES,
+            Some(family_id),
             now,
             self.inner.config.access_token_ttl_secs,
         )?;
@@ -513,6 +514,7 @@ impl AuthService {
             role: user.user.role,
             scopes: found.key.scopes,
             credential: Credential::ApiKey { id: found.key.id },
+            expires_at: None,
         })
     }
 

@@ -158,6 +158,7 @@ mod tests {
             role,
             scopes,
             credential: Credential::ApiKey { id: Uuid::new_v4() },
+            expires_at: None,
         }
     }
 

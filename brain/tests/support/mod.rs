@@ -129,7 +129,10 @@ pub fn session(role: Role) -> Identity {
         scopes: vec![Scope::Read, Scope::Trade],
         credential: Credential::AccessToken {
             jti: Uuid::new_v4().to_string(),
+            session: None,
+            issued_at: 0,
         },
+        expires_at: None,
     }
 }
 
