@@ -16,6 +16,7 @@ mod robustness;
 mod sessions;
 mod sign_up_and_in;
 mod socket_lifetime;
+mod socket_limits;
 mod tokens;
 mod trading;
 mod websocket;
