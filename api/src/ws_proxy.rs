@@ -205,12 +205,22 @@ pub async fn serve(
         .or_else(|| payload.get("Authorization"))
         .and_then(|v| v.as_str())
         .map(str::to_string);
+    // The address's budget before the credential is looked at (as for HTTP).
+    if state.limiter.admit(&meta, 1).is_err()
+        || (state.authenticator.needs_lookup(authorization.as_deref())
+            && state.limiter.lookup(&meta).is_err())
+    {
+        out.close(TOO_MANY, "Too many requests from this address; retry later");
+        return shut(out, writer).await;
+    }
     let caller = match state
         .authenticator
         .authenticate(authorization.as_deref())
         .await
     {
         Ok(Caller::Rejected) => {
+            // Counted against the address like a refused credential on HTTP.
+            let _ = state.limiter.charge(&Caller::Rejected, &meta, 1);
             out.close(CREDENTIAL_ENDED, "Forbidden: invalid or expired credential");
             return shut(out, writer).await;
         }
@@ -311,24 +321,13 @@ pub async fn serve(
                             out.close(TOO_MANY, "Too many subscriptions on this socket");
                             break;
                         }
-                        if let Err(wait) = state.limiter.check(&context.caller, &context.meta) {
-                            let secs = wait.as_secs().max(1);
-                            let mut r = GraphQLResponse::request_error(
-                                format!("too many requests; retry in {secs} s"),
-                                ErrorCode::RateLimited,
-                            );
-                            if let Some(ext) = r.errors[0].get_mut("extensions").and_then(JsonValue::as_object_mut) {
-                                ext.insert("retryAfter", JsonValue::from(secs));
-                            }
-                            out.json(serde_json::json!({ "id": id, "type": "error", "payload": errors_of(&r) }));
-                            continue;
-                        }
                         let task = tokio::spawn(operation(
                             id.clone(),
                             *payload,
                             gateway.clone(),
                             session.clone(),
                             context.clone(),
+                            state.limiter.clone(),
                             out.clone(),
                             done_tx.clone(),
                         ));
@@ -401,6 +400,7 @@ async fn operation(
     gateway: Arc<Gateway>,
     session: Arc<dyn crate::execute::SubscriptionSession>,
     context: Arc<RequestContext>,
+    limiter: Arc<crate::http::RequestLimiter>,
     out: Outbox,
     done: mpsc::UnboundedSender<String>,
 ) {
@@ -418,6 +418,26 @@ async fn operation(
             return;
         }
     };
+    // Charged like an HTTP request: one, or one per root mutation field.
+    if let Err(wait) = limiter.charge(&context.caller, &context.meta, prepared.cost()) {
+        let secs = wait.as_secs().max(1);
+        let mut r = GraphQLResponse::request_error(
+            format!("too many requests; retry in {secs} s"),
+            ErrorCode::RateLimited,
+        );
+        if let Some(ext) = r.errors[0]
+            .get_mut("extensions")
+            .and_then(JsonValue::as_object_mut)
+        {
+            ext.insert("retryAfter", JsonValue::from(secs));
+        }
+        finish(
+            &out,
+            serde_json::json!({ "id": id, "type": "error", "payload": errors_of(&r) }),
+        );
+        let _ = done.send(id);
+        return;
+    }
     let variables: Option<JsonMap> = request.variables;
     if prepared.kind() != OperationType::Subscription {
         let response = gateway

@@ -106,6 +106,27 @@ impl Authenticator {
         }
     }
 
+    /// Whether checking this `Authorization` value would cost a lookup (a database query,
+    /// or a call to the auth service): an API key whose answer is not remembered. The edge
+    /// spends from the client address's lookup budget first.
+    pub fn needs_lookup(&self, authorization: Option<&str>) -> bool {
+        let Some(token) = authorization
+            .map(str::trim)
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+        else {
+            return false;
+        };
+        match self {
+            Self::Local(auth) => auth.needs_lookup(token),
+            Self::Remote(remote) => remote.needs_lookup(token),
+            Self::None => false,
+        }
+    }
+
     /// The sessions and keys revoked before their time that this edge knows of (sockets
     /// watch them), if it checks credentials at all.
     pub fn revocations(&self) -> Option<&std::sync::Arc<auth::revocation::RevocationList>> {

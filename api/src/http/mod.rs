@@ -9,6 +9,7 @@ mod graphiql;
 mod graphql;
 mod internal;
 mod limits;
+pub use limits::RequestLimiter;
 mod ops;
 pub mod sockets;
 mod subgraph;

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// The Postgres database of this test, if any (else SQLite under `data_dir`).
     pub database_url: Option<String>,
+    /// The auth service in the app (counters the stories check).
+    pub auth: auth::AuthService,
     _tmp: tempfile::TempDir,
 }
 
@@ -102,7 +104,8 @@ async fn spawn(adjust: impl FnOnce(&mut AppConfig), demo: bool) -> TestApp {
     adjust(&mut config);
     let mut app = Application::build(config).await.expect("build app");
     let addr = format!("http://{}", app.local_addr().unwrap());
-    let db = app.auth().expect("auth runs in-process").db().clone();
+    let auth = app.auth().expect("auth runs in-process").clone();
+    let db = auth.db().clone();
     if demo {
         app.start_demo().await.expect("start the demo");
     }
@@ -113,6 +116,7 @@ async fn spawn(adjust: impl FnOnce(&mut AppConfig), demo: bool) -> TestApp {
         db,
         data_dir,
         database_url,
+        auth,
         _tmp: tmp,
     }
 }

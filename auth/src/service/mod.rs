@@ -64,7 +64,15 @@ struct Inner {
     revocations: Arc<RevocationList>,
     /// Where revocations are announced to the other replicas, once set.
     announcer: Announcer,
+    /// Valid API keys by hash, each trusted for [`KEY_CACHE_TTL`] (a revocation here ends
+    /// that at once): a bot's every request need not cost two queries.
+    known_keys: quick_cache::sync::Cache<String, (std::time::Instant, Identity)>,
+    /// API keys looked up in the database.
+    key_lookups: std::sync::atomic::AtomicU64,
 }
+
+/// How long a valid API key is trusted without asking the database again.
+const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The bus revocations are published on (none until [`AuthService::announce_on`]).
 #[derive(Default)]
@@ -106,6 +114,8 @@ impl AuthService {
                 throttle,
                 revocations: Arc::new(RevocationList::new()),
                 announcer: Announcer::default(),
+                known_keys: quick_cache::sync::Cache::new(10_000),
+                key_lookups: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -570,6 +580,26 @@ impl AuthService {
         store::users::find_many(&self.inner.db, ids).await
     }
 
+    /// How many API keys this service has looked up in the database (`/metrics` has it as
+    /// `rialto_auth_api_key_lookups_total`): tests check that made-up keys cost none.
+    pub fn api_key_lookups(&self) -> u64 {
+        self.inner
+            .key_lookups
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether checking `bearer` would cost a database lookup: a well-formed API key that
+    /// is not among the recently checked valid ones. The edge spends its address's lookup
+    /// budget on such a key before asking, so made-up keys cannot flood the database.
+    pub fn needs_lookup(&self, bearer: &str) -> bool {
+        secrets::is_well_formed_api_key(bearer)
+            && self
+                .inner
+                .known_keys
+                .get(&secrets::hash(bearer))
+                .is_none_or(|(at, _)| at.elapsed() >= KEY_CACHE_TTL)
+    }
+
     /// Turns a bearer value (access token or API key) into an identity.
     pub async fn authenticate(&self, bearer: &str) -> Result<Identity, AuthError> {
         if !secrets::is_api_key(bearer) {
@@ -579,8 +609,22 @@ impl AuthService {
             }
             return Ok(identity);
         }
+        if !secrets::is_well_formed_api_key(bearer) {
+            return Err(AuthError::InvalidCredential);
+        }
+        let digest = secrets::hash(bearer);
+        if let Some((at, identity)) = self.inner.known_keys.get(&digest)
+            && at.elapsed() < KEY_CACHE_TTL
+            && !self.inner.revocations.is_revoked(&identity)
+        {
+            return Ok(identity);
+        }
+        self.inner
+            .key_lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::counter!("rialto_auth_api_key_lookups_total").increment(1);
         let db = &self.inner.db;
-        let found = store::api_keys::find_by_hash(db, &secrets::hash(bearer))
+        let found = store::api_keys::find_by_hash(db, &digest)
             .await?
             .ok_or(AuthError::InvalidCredential)?;
         if found.key.revoked_at.is_some() {
@@ -597,13 +641,17 @@ impl AuthService {
         {
             store::api_keys::touch(db, found.key.id, now).await?;
         }
-        Ok(Identity {
+        let identity = Identity {
             user_id: found.user_id,
             role: user.user.role,
             scopes: found.key.scopes,
             credential: Credential::ApiKey { id: found.key.id },
             expires_at: None,
-        })
+        };
+        self.inner
+            .known_keys
+            .insert(digest, (std::time::Instant::now(), identity.clone()));
+        Ok(identity)
     }
 
     /// Creates an account from the shell (`rialto admin create-user`), or sets the role and
