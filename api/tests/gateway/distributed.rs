@@ -68,13 +68,18 @@ async fn two_traders_cross_through_separate_auth_brain_matcher_and_gateway_proce
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let brain_url = brain_proc.url.clone();
+    // Contexts signed for the subgraphs live 2 s here (60 s by default): long-lived sockets
+    // must outlive several of them.
     let gateway = spawn_rialto(
         &[
             "gateway",
+            "--internal-context-ttl-secs",
+            "2",
             "--subgraph",
             &format!("auth={}", auth_proc.url),
             "--subgraph",
-            &format!("brain={}", brain_proc.url),
+            &format!("brain={}", brain_url),
         ],
         &[("RIALTO_INTERNAL_SECRET", SECRET.to_string())],
         &client,
@@ -186,6 +191,59 @@ async fn two_traders_cross_through_separate_auth_brain_matcher_and_gateway_proce
     assert_eq!(
         ready,
         json!({ "status": "ready", "database": "ok", "bus": "ok", "cache": "ok" })
+    );
+
+    // Bob's socket outlives the context it was opened with (2 s, plus the subgraphs' 5 s of
+    // leeway), and brain restarts under it: his subscription ends with an error, he
+    // resubscribes on the same socket, and it works as him, because every fetch and every
+    // upstream connect carries a freshly signed context.
+    tokio::time::sleep(std::time::Duration::from_secs(9)).await;
+    let mut stack = stack;
+    stack.proc("brain").child.kill().await.unwrap();
+    let listen = brain_url
+        .trim_start_matches("http://")
+        .trim_end_matches("/graphql")
+        .to_string();
+    let restarted = spawn_rialto_at(&listen, &["brain"], &shared, &client).await;
+    *stack.proc("brain") = restarted;
+    let ended = ws_next(&mut socket).await;
+    assert_eq!(
+        ended["type"], "error",
+        "the subscription ends with the upstream: {ended}"
+    );
+    ws_send(
+        &mut socket,
+        json!({ "id": "orders-again", "type": "subscribe", "payload": { "query": "subscription { myOrders { id status } }" } }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let again = ok(&stack, &bob, PLACE, limit("BUY", "5", "1")).await;
+    let event = ws_next(&mut socket).await;
+    assert_eq!(event["id"], "orders-again", "{event}");
+    assert_eq!(
+        event["payload"]["data"]["myOrders"]["id"], again["placeOrder"]["id"],
+        "the resubscribed stream is Bob's: {event}"
+    );
+    ws_send(
+        &mut socket,
+        json!({ "id": "balances", "type": "subscribe", "payload": { "query": "{ myBalances { asset { symbol } available } }" } }),
+    )
+    .await;
+    let mut reply = ws_next(&mut socket).await;
+    while reply["id"] != "balances" {
+        reply = ws_next(&mut socket).await;
+    }
+    assert!(
+        reply["payload"]["errors"].is_null(),
+        "a query over the old socket runs as Bob: {reply}"
+    );
+    assert_eq!(
+        reply["payload"]["data"]["myBalances"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{reply}"
     );
 
     matcher.kill().await.unwrap();
