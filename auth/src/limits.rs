@@ -25,9 +25,9 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use bus::{Cache, Counter, LocalCache};
@@ -41,6 +41,10 @@ pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
 /// Window of the sign-up limit.
 pub const REGISTRATION_WINDOW: Duration = Duration::from_secs(3600);
 
+/// While the shared cache fails, it is tried again at most this often: a Redis that stopped
+/// answering costs one command timeout a second, not one per attempt.
+const RETRY_SHARED_AFTER: Duration = Duration::from_secs(1);
+
 /// Counters the in-process cache keeps at most (least useful dropped first); each is a few
 /// dozen bytes.
 const LOCAL_COUNTERS: usize = 50_000;
@@ -49,8 +53,11 @@ const LOCAL_COUNTERS: usize = 50_000;
 pub struct Throttle {
     shared: Option<Arc<dyn Cache>>,
     local: LocalCache,
-    /// Whether the shared cache failed last time (so the outage is logged once).
-    degraded: AtomicBool,
+    /// When the shared cache last failed, in milliseconds since `started` (plus one; 0 while
+    /// it answers): the outage is logged once, and the cache skipped for a while.
+    failed_at: AtomicU64,
+    started: Instant,
+    retry_shared_after: Duration,
     per_address: u64,
     per_account_address: u64,
     per_account: u64,
@@ -86,7 +93,9 @@ impl Throttle {
         Self {
             shared: None,
             local: LocalCache::with_capacity(LOCAL_COUNTERS),
-            degraded: AtomicBool::new(false),
+            failed_at: AtomicU64::new(0),
+            started: Instant::now(),
+            retry_shared_after: RETRY_SHARED_AFTER,
             per_address: u64::from(config.login_attempts_per_ip.get()),
             per_account_address: u64::from(config.login_attempts_per_account.get()),
             per_account: u64::from(config.login_attempts_per_account_total.get()),
@@ -106,23 +115,32 @@ impl Throttle {
     /// none or it fails.
     async fn count(&self, key: &str, window: Duration) -> Counter {
         if let Some(shared) = &self.shared {
-            match shared.increment(key, window).await {
-                Ok(counter) => {
-                    if self.degraded.swap(false, Ordering::Relaxed) {
-                        tracing::info!("the shared cache answers again: login limits are shared");
+            let now = u64::try_from(self.started.elapsed().as_millis())
+                .unwrap_or(u64::MAX)
+                .saturating_add(1);
+            let failed_at = self.failed_at.load(Ordering::Relaxed);
+            let retry_after = u64::try_from(self.retry_shared_after.as_millis()).unwrap_or(0);
+            if failed_at == 0 || now.saturating_sub(failed_at) >= retry_after {
+                match shared.increment(key, window).await {
+                    Ok(counter) => {
+                        if self.failed_at.swap(0, Ordering::Relaxed) != 0 {
+                            tracing::info!(
+                                "the shared cache answers again: login limits are shared"
+                            );
+                        }
+                        return counter;
                     }
-                    return counter;
-                }
-                Err(error) => {
-                    metrics::counter!("rialto_auth_throttle_fallbacks_total").increment(1);
-                    if !self.degraded.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(
-                            %error,
-                            "the shared cache failed: login limits count in this process until it is back"
-                        );
+                    Err(error) => {
+                        if self.failed_at.swap(now, Ordering::Relaxed) == 0 {
+                            tracing::warn!(
+                                %error,
+                                "the shared cache failed: login limits count in this process until it is back"
+                            );
+                        }
                     }
                 }
             }
+            metrics::counter!("rialto_auth_throttle_fallbacks_total").increment(1);
         }
         // The in-process cache never fails; were it to, the attempt counts as the first.
         self.local.increment(key, window).await.unwrap_or(Counter {
@@ -328,7 +346,9 @@ mod tests {
     #[tokio::test]
     async fn a_failing_shared_cache_falls_back_to_counting_in_process() {
         let shared = Arc::new(FlakyCache::default());
-        let t = limits(100, 2, 100).with_shared(shared.clone());
+        let mut t = limits(100, 2, 100).with_shared(shared.clone());
+        // Try the shared cache on every attempt, so its return is seen at once.
+        t.retry_shared_after = Duration::ZERO;
         t.check_login("ann@example.com", Some("192.0.2.1"))
             .await
             .unwrap();
@@ -352,6 +372,27 @@ mod tests {
         assert!(is_limited(
             t.check_login("ann@example.com", Some("192.0.2.1")).await
         ));
+    }
+
+    #[tokio::test]
+    async fn a_failed_shared_cache_is_left_alone_for_a_while() {
+        let shared = Arc::new(FlakyCache::default());
+        let t = limits(100, 10, 100).with_shared(shared.clone());
+        let at_address = || shared.inner.get("auth:login:addr:192.0.2.1");
+        t.check_login("ann@example.com", Some("192.0.2.1"))
+            .await
+            .unwrap();
+        shared.set_down(true);
+        t.check_login("ann@example.com", Some("192.0.2.1"))
+            .await
+            .unwrap();
+        shared.set_down(false);
+        // Within a second of the failure the attempt counts in process, without waiting on
+        // the shared cache.
+        t.check_login("ann@example.com", Some("192.0.2.1"))
+            .await
+            .unwrap();
+        assert_eq!(at_address().await.unwrap().as_deref(), Some("1"));
     }
 
     #[test]
