@@ -37,7 +37,8 @@ pub enum Command {
     /// or on DATABASE_URL when set. Serves GraphQL (GraphiQL in a browser) at /graphql.
     Serve(ServeArgs),
     /// Run the auth subgraph alone (distributed mode): needs DATABASE_URL and
-    /// RIALTO_JWT_SIGNING_KEY; RIALTO_INTERNAL_SECRET to trust the gateway.
+    /// RIALTO_JWT_SIGNING_KEY; RIALTO_INTERNAL_SECRET to trust the gateway; REDIS_URL to
+    /// share the login limits between replicas.
     Auth(AuthArgs),
     /// Run the brain subgraph alone (distributed mode): markets, balances, orders and market
     /// data; needs DATABASE_URL and REDIS_URL (shared with the matcher), and
@@ -321,6 +322,19 @@ pub struct AuthArgs {
     #[arg(long, env = "RIALTO_LISTEN", default_value = "127.0.0.1:4001")]
     pub listen: SocketAddr,
 
+    /// Redis where the login and sign-up limits are counted, so every replica shares them
+    /// (while it fails, each replica counts alone); in process when unset.
+    #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key (the deployment's, shared with brain and the matcher).
+    #[arg(
+        long = "redis-prefix",
+        env = "RIALTO_REDIS_PREFIX",
+        default_value = "rialto:"
+    )]
+    pub redis_prefix: String,
+
     #[command(flatten)]
     #[allow(missing_docs)]
     pub service: ServiceArgs,
@@ -436,7 +450,12 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                     internal_secret: args.service.internal_secret,
                 },
                 limits: Limits::default(),
-                trading: TradingConfig::default(),
+                // Only its Redis: the auth subgraph runs no matcher and carries no events.
+                trading: TradingConfig {
+                    redis_url: args.redis_url,
+                    redis_prefix: args.redis_prefix,
+                    ..TradingConfig::default()
+                },
                 extra_subgraphs: Vec::new(),
             })
             .await?;

@@ -263,6 +263,14 @@ pub async fn serve(
     // 2. operations.
     let mut active: HashMap<String, AbortHandle> = HashMap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+    let conn = Conn {
+        gateway: gateway.clone(),
+        session,
+        context: context.clone(),
+        limiter: state.limiter.clone(),
+        out: out.clone(),
+        done: done_tx,
+    };
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     // An API key is asked about again as often as the edge's key cache lapses, so a key
@@ -321,16 +329,7 @@ pub async fn serve(
                             out.close(TOO_MANY, "Too many subscriptions on this socket");
                             break;
                         }
-                        let task = tokio::spawn(operation(
-                            id.clone(),
-                            *payload,
-                            gateway.clone(),
-                            session.clone(),
-                            context.clone(),
-                            state.limiter.clone(),
-                            out.clone(),
-                            done_tx.clone(),
-                        ));
+                        let task = tokio::spawn(operation(id.clone(), *payload, conn.clone()));
                         active.insert(id, task.abort_handle());
                     }
                     Err(_) => {
@@ -374,6 +373,8 @@ pub async fn serve(
     for (_, task) in active.drain() {
         task.abort();
     }
+    // Every sender of the outbox must go for the writer to finish.
+    drop(conn);
     shut(out, writer).await;
 }
 
@@ -393,17 +394,27 @@ impl Drop for OpenSocket {
     }
 }
 
-/// One `subscribe`: a query or mutation answered once, or a subscription streamed.
-async fn operation(
-    id: String,
-    request: GraphQLRequest,
+/// What every operation of one socket shares.
+#[derive(Clone)]
+struct Conn {
     gateway: Arc<Gateway>,
     session: Arc<dyn crate::execute::SubscriptionSession>,
     context: Arc<RequestContext>,
     limiter: Arc<crate::http::RequestLimiter>,
     out: Outbox,
     done: mpsc::UnboundedSender<String>,
-) {
+}
+
+/// One `subscribe`: a query or mutation answered once, or a subscription streamed.
+async fn operation(id: String, request: GraphQLRequest, conn: Conn) {
+    let Conn {
+        gateway,
+        session,
+        context,
+        limiter,
+        out,
+        done,
+    } = conn;
     let finish = |out: &Outbox, msg: serde_json::Value| out.json(msg);
     let label = crate::http::operation_label(request.operation_name.as_deref());
     metrics::counter!("rialto_graphql_requests_total", "operation" => label).increment(1);

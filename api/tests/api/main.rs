@@ -18,6 +18,7 @@ mod sessions;
 mod sign_up_and_in;
 mod socket_lifetime;
 mod socket_limits;
+mod throttling;
 mod tokens;
 mod trading;
 mod websocket;
