@@ -246,6 +246,68 @@ async fn two_traders_cross_through_separate_auth_brain_matcher_and_gateway_proce
         "{reply}"
     );
 
+    // A second gateway replica hears the auth service's revocations on Redis: Bob signs in
+    // on another device, watches his balances through replica B, signs out through replica
+    // A, and B closes that socket with 4403 at once, with no token expiry or key re-check
+    // involved.
+    let gateway_b = spawn_rialto(
+        &[
+            "gateway",
+            "--subgraph",
+            &format!("auth={}", stack.procs[0].1.url),
+            "--subgraph",
+            &format!("brain={brain_url}"),
+        ],
+        &[
+            ("RIALTO_INTERNAL_SECRET", SECRET.to_string()),
+            ("REDIS_URL", redis.clone()),
+            ("RIALTO_REDIS_PREFIX", prefix.clone()),
+        ],
+        &client,
+    )
+    .await;
+    let device = stack
+        .gql(
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken } }",
+            json!({ "i": { "email": "bob@example.com", "password": PASSWORD } }),
+            None,
+        )
+        .await;
+    assert_no_errors(&device);
+    let (access, refresh) = (
+        device["data"]["login"]["accessToken"].as_str().unwrap(),
+        device["data"]["login"]["refreshToken"].as_str().unwrap(),
+    );
+    let base_b = gateway_b.url.trim_end_matches("/graphql").to_string();
+    let replica_b = Stack::over(
+        &base_b,
+        vec![("gateway".into(), gateway_b)],
+        tempfile::tempdir().unwrap(),
+    );
+    let mut on_b = ws_connect(&replica_b, Some(access)).await;
+    ws_send(
+        &mut on_b,
+        json!({ "id": "b", "type": "subscribe", "payload": { "query": "subscription { myBalances { available } }" } }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let out = stack
+        .gql(
+            "mutation($t: String!) { logout(refreshToken: $t) }",
+            json!({ "t": refresh }),
+            None,
+        )
+        .await;
+    assert_eq!(out["data"]["logout"], true, "{out}");
+    let closed = tokio::time::Instant::now();
+    let frame = ws_next(&mut on_b).await;
+    assert_eq!(frame["type"], "closed", "{frame}");
+    assert!(
+        frame["frame"].as_str().unwrap().contains("4403"),
+        "closed as revoked: {frame}"
+    );
+    assert!(closed.elapsed() < std::time::Duration::from_secs(3));
+
     matcher.kill().await.unwrap();
     let conn = sea_orm::Database::connect(&db).await.unwrap();
     let report = brain::audit::run(&conn).await.unwrap();
