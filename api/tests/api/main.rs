@@ -12,6 +12,7 @@ mod demo;
 mod federation;
 mod helpers;
 mod integrators;
+mod overflow;
 mod robustness;
 mod sessions;
 mod sign_up_and_in;
