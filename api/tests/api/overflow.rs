@@ -109,12 +109,12 @@ async fn an_asset_is_listed_and_funded_only_within_what_its_amounts_can_hold() {
 
     // What is left fits, and Alice may buy all of it.
     credit(&app, &admin, &bob, "BIG", "200000000").await;
-    credit(&app, &admin, &alice, "USD", "3000000").await;
+    credit(&app, &admin, &alice, "USD", "300000000").await;
     let sell = ok(
         &app,
         &bob,
         PLACE,
-        order_in("BIG-USD", "SELL", "0.01", "200000000"),
+        order_in("BIG-USD", "SELL", "1", "200000000"),
     )
     .await;
     assert_eq!(sell["placeOrder"]["status"], "OPEN", "{sell}");
@@ -122,7 +122,7 @@ async fn an_asset_is_listed_and_funded_only_within_what_its_amounts_can_hold() {
         &app,
         &alice,
         PLACE,
-        order_in("BIG-USD", "BUY", "0.01", "200000000"),
+        order_in("BIG-USD", "BUY", "1", "200000000"),
     )
     .await;
     assert_eq!(buy["placeOrder"]["status"], "FILLED", "{buy}");
