@@ -113,9 +113,10 @@ pub struct OrderState {
 }
 
 impl OrderState {
-    /// Lots not yet traded.
+    /// Lots not yet traded (none for a corrupt row that filled more than its quantity, which
+    /// [`Engine::restore`] refuses).
     pub fn remaining(&self) -> u64 {
-        self.qty - self.filled
+        self.qty.saturating_sub(self.filled)
     }
 }
 
@@ -287,7 +288,7 @@ impl Engine {
         let mut resting = Vec::with_capacity(live.len());
         for o in &live {
             let price = o.price.ok_or(EngineError::Order(o.id))?;
-            if o.remaining() == 0 || !o.status.is_live() {
+            if o.filled >= o.qty || !o.status.is_live() {
                 return Err(EngineError::Order(o.id));
             }
             resting.push(RestingOrder {
