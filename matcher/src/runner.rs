@@ -228,8 +228,10 @@ impl Matcher {
     /// A batch that fails for a transient reason ([`MatcherError::is_transient`]) is left for
     /// the next step. One that fails for its data is split, first by market, then in halves,
     /// and each part settled on its own, until the command at fault is alone; that command is
-    /// refused ([`Matcher::refuse`]) and everything else settles. A poisoned command costs
-    /// about two failed attempts per halving and never blocks other commands or markets.
+    /// refused (a place ends `REJECTED` with a reason and its hold is released; resting orders
+    /// that cannot be paid out are cancelled instead) and everything else settles. A poisoned
+    /// command costs about two failed attempts per halving and never blocks other commands or
+    /// markets.
     ///
     /// # Errors
     /// A transient failure, or a failure to rebuild a market after a failed attempt. What
