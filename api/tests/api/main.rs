@@ -12,6 +12,7 @@ mod demo;
 mod federation;
 mod helpers;
 mod integrators;
+mod overflow;
 mod request_costs;
 mod robustness;
 mod sessions;
