@@ -227,3 +227,32 @@ async fn serve_starts_on_the_embedded_default_and_stops_on_sigterm() {
         "JSON logs: {first}"
     );
 }
+
+#[test]
+fn log_lines_written_to_a_pipe_carry_no_colour_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    // As `./scripts/run > file` or `rialto migrate | tee`: standard output is not a terminal.
+    let out = rialto()
+        .arg("migrate")
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("AUTH_DATABASE_URL")
+        .env_remove("NO_COLOR")
+        .env_remove("RIALTO_LOG_FORMAT")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let logs = [out.stdout, out.stderr].concat();
+    let text = String::from_utf8_lossy(&logs);
+    assert!(text.contains("migrations applied"), "{text}");
+    assert!(
+        !logs.contains(&0x1b),
+        "an escape code in the piped log: {text:?}"
+    );
+}
