@@ -121,7 +121,7 @@ async fn upgrade(state: AppState, req: Request, peer: Option<SocketAddr>) -> Res
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
-    let meta = edge::request_meta(&parts.headers, peer, state.http.trust_forwarded_for);
+    let meta = edge::request_meta(&parts.headers, peer, &state.http.trust_forwarded_for);
     let traceparent = edge::traceparent(&parts.headers);
     let drain = state.drain.clone();
     match state.endpoint.clone() {
@@ -323,7 +323,7 @@ async fn run_gateway(
     batch: bool,
     media: &'static str,
 ) -> Response {
-    let meta = edge::request_meta(headers, peer, state.http.trust_forwarded_for);
+    let meta = edge::request_meta(headers, peer, &state.http.trust_forwarded_for);
     let request_id = meta.request_id.clone();
     let authorization = headers
         .get(header::AUTHORIZATION)
@@ -449,7 +449,7 @@ async fn run_subgraph(
     let (caller, meta) = match from_gateway {
         Some(ctx) => (ctx.caller, ctx.meta),
         None => {
-            let meta = edge::request_meta(headers, peer, state.http.trust_forwarded_for);
+            let meta = edge::request_meta(headers, peer, &state.http.trust_forwarded_for);
             let authorization = headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok());

@@ -7,6 +7,7 @@
 mod admin;
 mod api_keys;
 mod cli;
+mod client_address;
 mod cluster;
 mod crash;
 mod demo;
