@@ -107,6 +107,10 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub announce: AnnounceArgs,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub db: DbArgs,
 
     #[command(flatten)]
@@ -133,6 +137,32 @@ pub struct ServeArgs {
     /// The web app's build (`npm --prefix web run build` makes `web/dist`), served at `/`.
     #[arg(long = "web-dir", env = "RIALTO_WEB_DIR", default_value = "web/dist")]
     pub web_dir: PathBuf,
+}
+
+/// How a server tells who started it where it listens.
+#[derive(Debug, Clone, Args)]
+pub struct AnnounceArgs {
+    /// Once listening, write the bound address (`127.0.0.1:43817` and a newline) to this
+    /// file: with `--listen 127.0.0.1:0` the system picks a free port, and a supervisor or a
+    /// test reads it here instead of guessing a free port beforehand.
+    #[arg(long = "address-file", env = "RIALTO_ADDRESS_FILE")]
+    pub address_file: Option<PathBuf>,
+}
+
+impl AnnounceArgs {
+    /// Writes `addr` to the address file, if one was asked for: to a temporary file beside
+    /// it, then renamed, so a reader never sees half a line.
+    fn announce(&self, addr: SocketAddr) -> anyhow::Result<()> {
+        let Some(path) = &self.address_file else {
+            return Ok(());
+        };
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        std::fs::write(&partial, format!("{addr}\n"))
+            .and_then(|()| std::fs::rename(&partial, path))
+            .with_context(|| format!("writing the address file {}", path.display()))
+    }
 }
 
 /// Options of `rialto matcher`.
@@ -189,6 +219,10 @@ pub struct BrainArgs {
 
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub announce: AnnounceArgs,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub service: ServiceArgs,
 
     #[command(flatten)]
@@ -226,6 +260,10 @@ pub struct GatewayArgs {
     /// Address to listen on.
     #[arg(long, env = "RIALTO_LISTEN", default_value = "127.0.0.1:4000")]
     pub listen: SocketAddr,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub announce: AnnounceArgs,
 
     /// A subgraph, `name=URL` (repeatable; order is preference). The one named `auth`
     /// also checks credentials.
@@ -337,6 +375,10 @@ pub struct AuthArgs {
 
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub announce: AnnounceArgs,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub service: ServiceArgs,
 
     #[command(flatten)]
@@ -435,6 +477,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 app.start_demo().await?;
             }
             tracing::info!(%addr, "Rialto is up: GraphiQL at http://{addr}/graphql");
+            args.announce.announce(addr)?;
             app.run_until(shutdown_signal()).await
         }
         Command::Auth(args) => {
@@ -459,7 +502,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 extra_subgraphs: Vec::new(),
             })
             .await?;
-            tracing::info!(addr = %app.local_addr()?, "auth service up");
+            let addr = app.local_addr()?;
+            tracing::info!(%addr, "auth service up");
+            args.announce.announce(addr)?;
             app.run_until(shutdown_signal()).await
         }
         Command::Brain(args) => {
@@ -473,7 +518,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 http: args.http,
             })
             .await?;
-            tracing::info!(addr = %app.local_addr()?, "brain service up");
+            let addr = app.local_addr()?;
+            tracing::info!(%addr, "brain service up");
+            args.announce.announce(addr)?;
             app.run_until(shutdown_signal()).await
         }
         Command::Gateway(args) => {
@@ -493,7 +540,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             })
             .await?
             .with_web(args.web_dir);
-            tracing::info!(addr = %app.local_addr()?, "gateway up");
+            let addr = app.local_addr()?;
+            tracing::info!(%addr, "gateway up");
+            args.announce.announce(addr)?;
             app.run_until(shutdown_signal()).await
         }
         Command::Supergraph(args) => {

@@ -124,7 +124,7 @@ async fn upgrade(state: AppState, req: Request, peer: Option<SocketAddr>) -> Res
             .max_frame_size(state.http.sockets.max_message_bytes),
         Err(e) => return e.into_response(),
     };
-    let meta = edge::request_meta(&parts.headers, peer, state.http.trust_forwarded_for);
+    let meta = edge::request_meta(&parts.headers, peer, &state.http.trust_forwarded_for);
     let traceparent = edge::traceparent(&parts.headers);
     let drain = state.drain.clone();
     match state.endpoint.clone() {
@@ -315,7 +315,7 @@ async fn run_gateway(
     batch: bool,
     media: &'static str,
 ) -> Response {
-    let meta = edge::request_meta(headers, peer, state.http.trust_forwarded_for);
+    let meta = edge::request_meta(headers, peer, &state.http.trust_forwarded_for);
     let request_id = meta.request_id.clone();
     // The address's budget first: a flood of made-up credentials stops here, before any of
     // them costs a check.
@@ -463,7 +463,7 @@ async fn run_subgraph(
     let (caller, meta) = match from_gateway {
         Some(ctx) => (ctx.caller, ctx.meta),
         None => {
-            let meta = edge::request_meta(headers, peer, state.http.trust_forwarded_for);
+            let meta = edge::request_meta(headers, peer, &state.http.trust_forwarded_for);
             if let Err(wait) = state.limiter.admit(&meta, 1) {
                 return too_many(wait, media);
             }

@@ -273,3 +273,34 @@ pub async fn assert_audit_passes(app: &TestApp) {
     snapshot.rollback().await.unwrap();
     assert!(report.violations.is_empty(), "audit: {report}");
 }
+
+/// Starts the real `rialto` binary with `args` (which include `--listen 127.0.0.1:0`) and
+/// `--data-dir data_dir`, on the embedded default whatever the environment says, and waits
+/// for the address it writes to `--address-file`; a child that exits first fails the test
+/// with its output.
+pub async fn start_rialto(
+    args: &[&str],
+    data_dir: &std::path::Path,
+    envs: &[(&str, &str)],
+) -> fixtures::process::Running {
+    let address_file = data_dir.join("rialto.address");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_rialto"));
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--address-file")
+        .arg(&address_file)
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    fixtures::process::Running::start(
+        &format!("rialto {}", args.join(" ")),
+        cmd,
+        fixtures::process::Announce::File(address_file),
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}

@@ -4,8 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod admin;
 mod api_keys;
 mod cli;
+mod client_address;
 mod cluster;
 mod crash;
 mod demo;

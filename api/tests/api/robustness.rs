@@ -459,7 +459,7 @@ async fn a_burst_over_the_rate_limit_gets_429_with_retry_after() {
     let app = spawn_app_with(|c| {
         c.http.rate_limit_per_second = 1.try_into().unwrap();
         c.http.rate_limit_burst = 3.try_into().unwrap();
-        c.http.trust_forwarded_for = true;
+        c.http.trust_forwarded_for = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     // Ann signs up from her own address, so the burst below starts with a full budget.

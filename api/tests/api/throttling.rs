@@ -135,7 +135,7 @@ async fn a_guesser_spread_over_many_addresses_is_still_capped() {
 #[tokio::test]
 async fn an_ipv6_attacker_rotating_inside_one_64_is_throttled_as_one_address() {
     let app = spawn_app_with(|c| {
-        c.http.trust_forwarded_for = true;
+        c.http.trust_forwarded_for = vec!["127.0.0.1/32".parse().unwrap()];
         c.auth.login_attempts_per_ip = 5.try_into().unwrap();
     })
     .await;

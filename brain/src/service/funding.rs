@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use common::{Identity, Role, money};
+use common::{Identity, money};
 use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
@@ -34,11 +34,12 @@ impl BrainService {
         store::balances::of_users(self.db(), &[caller.user_id]).await
     }
 
-    /// Whether `caller` may see `user_id`'s balances: the user itself or an admin, with a
-    /// credential that may read.
+    /// Whether `caller` may see `user_id`'s balances: the user itself with a credential
+    /// that may read, or an admin signed in ([`require_admin`]: an admin's API key reads
+    /// only its own account).
     pub fn may_see_balances(caller: Option<&Identity>, user_id: Uuid) -> bool {
         caller.is_some_and(|c| {
-            require_read(c).is_ok() && (c.user_id == user_id || c.role == Role::Admin)
+            require_read(c).is_ok() && (c.user_id == user_id || require_admin(c).is_ok())
         })
     }
 
