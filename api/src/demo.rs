@@ -128,7 +128,7 @@ pub async fn start(auth: &AuthService, graphql_url: String) -> anyhow::Result<()
         let base = Client::new(graphql_url);
         // The listener is bound but may not serve yet: retry the first sign-in briefly.
         let mut tries = 0;
-        let admin = loop {
+        let mut admin = loop {
             match base.login(ADMIN, &admin_password).await {
                 Ok((c, _)) => break c,
                 Err(e) if tries < 50 => {
@@ -142,9 +142,28 @@ pub async fn start(auth: &AuthService, graphql_url: String) -> anyhow::Result<()
                 }
             }
         };
-        if let Err(e) = seed(&base, &admin, &accounts, &db).await {
-            tracing::error!(error = %e, "demo: seeding failed; no demo market");
-            return;
+        // Seeding takes a while (the candle history); with a short token lifetime the
+        // admin's token may expire under it. Every step checks what exists first, so the seed
+        // signs in again and carries on from where it stopped.
+        let mut renewals = 0;
+        loop {
+            match seed(&base, &admin, &accounts, &db).await {
+                Ok(()) => break,
+                Err(e) if e.code() == Some("UNAUTHENTICATED") && renewals < 10 => {
+                    renewals += 1;
+                    match base.login(ADMIN, &admin_password).await {
+                        Ok((c, _)) => admin = c,
+                        Err(e) => {
+                            tracing::error!(error = %e, "demo: cannot sign in again; no demo market");
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "demo: seeding failed; no demo market");
+                    return;
+                }
+            }
         }
         match (
             BotSession::sign_in(&base, MAKER, &bot_password).await,
