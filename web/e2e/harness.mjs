@@ -47,10 +47,6 @@ async function waitReady(url, child, ms = 60_000) {
 }
 
 /**
- * Starts the server with an admin account; returns its URL, the admin's login and `stop`.
- * The web build must exist (`npm run build`).
- */
-/**
  * The server's environment: the shell's, minus anything that would point it elsewhere than
  * its temporary data directory (CI exports DATABASE_URL and REDIS_URL for the Rust suites;
  * a server on those would share one database between runs).
@@ -63,7 +59,12 @@ function serverEnv() {
   return env;
 }
 
-export async function startServer() {
+/**
+ * Starts the server with an admin account; returns its URL, the admin's login and `stop`.
+ * The web build must exist (`npm run build`). `args` go to `rialto serve` as well (e.g.
+ * `['--access-token-ttl-secs', '5']`).
+ */
+export async function startServer({ args = [] } = {}) {
   if (!existsSync(join(webDir, 'dist', 'index.html'))) {
     throw new Error('web/dist is missing: run `npm run build` first');
   }
@@ -100,6 +101,7 @@ export async function startServer() {
       dataDir,
       '--web-dir',
       join(webDir, 'dist'),
+      ...args,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() },
   );
@@ -142,4 +144,33 @@ export async function launchBrowser() {
     headless: process.env.E2E_HEADED !== '1',
     args: ['--no-sandbox'],
   });
+}
+
+/** Waits until `fn()` is truthy (polling every 200 ms), or fails with `what`. */
+export async function until(what, fn, ms = 20_000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
+
+/** A counter of the server's Prometheus text at `/metrics` (summed over any other labels). */
+export async function metric(url, name, labels = {}) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+([-\d.e+]+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const has = Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`));
+    if (has) sum += Number(m[3]);
+  }
+  return sum;
 }
