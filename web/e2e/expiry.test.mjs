@@ -236,6 +236,9 @@ async function story(page, sockets) {
   assert.equal(await page.evaluate(() => window.__e2eSamePage), true, 'no reload');
   const shown = await page.evaluate(() => window.__e2eBadge);
   assert.deepEqual([...new Set(shown)], ['live'], `the header showed ${shown.join(' → ')}`);
+  // The page counted each of those as a quiet renewal (the badge's diagnostic attribute).
+  const renewals = Number(await page.locator('.badge').getAttribute('data-renewals'));
+  assert.ok(renewals >= expiries.length, `renewals: ${renewals}`);
 
   // And the server counted those closes.
   const counted = (await metric(server.url, CLOSES, { code: '4403' })) - closesAtStart;

@@ -186,14 +186,14 @@ export function createApi(auth: ApiAuth, opts: ApiOptions = {}) {
   /** The next reconnect skips the backoff: the socket closed only to renew its credential. */
   let renewNow = false;
   let lastRenewalAt = -Infinity;
-  let renewals = 0;
+  const [renewals, setRenewals] = createSignal(0);
 
   /** The socket's credential is dead: reconnect with a fresh one, quietly if it was live. */
   function credentialClosed() {
     refusedToken = socketToken;
     if (acked && auth.token() !== null) {
       renewNow = true;
-      renewals++;
+      setRenewals((n) => n + 1);
       tracker.renewing();
     } else {
       tracker.closed();
@@ -310,7 +310,7 @@ export function createApi(auth: ApiAuth, opts: ApiOptions = {}) {
       ws.terminate();
     },
     /** How many times the socket was renewed for a dead credential (shown for diagnosis). */
-    renewals: () => renewals,
+    renewals,
     dispose() {
       void ws.dispose();
     },

@@ -1,0 +1,274 @@
+// The desktop app, end to end: a trader keeps the trading screen open while their 5-second
+// access tokens expire one after another. The app is set to a server of its own (the real
+// `rialto serve --demo --access-token-ttl-secs 5`, which closes each socket with 4403 when
+// its token expires); the web client inside renews the token, reconnects and resumes every
+// stream without the trader noticing: the header stays "live", nobody is signed out, the
+// page never reloads, a new trade reaches the tape, an order placed after the expiries shows
+// in open orders, the book and balances, and a fill is announced from the live order
+// stream. The server's /metrics proves the sockets were closed with 4403 (the demo's bots
+// hold no sockets: every such close is the app's), and the app's header counts its quiet
+// renewals.
+//
+// desktop/e2e/run builds everything and runs the files of this directory.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { artifacts, freePort, repo, startDriver } from './harness.mjs';
+import { Element } from './webdriver.mjs';
+
+const TTL = 5; // seconds an access token lives
+const T = 30_000; // per-step wait: a debug build on a small machine
+const CLOSES = 'rialto_websocket_closes_total';
+const target = process.env.CARGO_TARGET_DIR || join(repo, 'target');
+const rialto = process.env.RIALTO_BIN || join(target, 'debug', 'rialto');
+const ALICE = { email: 'alice@demo.rialto.dev', password: 'alice trades tulips at dawn' };
+
+let server;
+let driver;
+let app;
+
+/**
+ * `rialto serve --demo` with short-lived access tokens, on a free loopback port (which the
+ * app's content security policy allows), accepting the app's origin.
+ */
+async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rialto-desktop-expiry-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) {
+    if (k === 'DATABASE_URL' || k === 'REDIS_URL' || k.startsWith('RIALTO_')) delete env[k];
+  }
+  const log = [];
+  const child = spawn(
+    rialto,
+    [
+      'serve',
+      '--demo',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--data-dir',
+      dataDir,
+      '--access-token-ttl-secs',
+      String(TTL),
+      '--cors-allow-origin',
+      'tauri://localhost,http://tauri.localhost',
+    ],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout.on('data', (d) => log.push(String(d)));
+  child.stderr.on('data', (d) => log.push(String(d)));
+  const until = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`rialto exited:\n${log.join('')}`);
+    const ready = await fetch(`${url}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > until) {
+      child.kill('SIGKILL');
+      throw new Error(`rialto did not become ready at ${url}\n${log.join('')}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => {
+        const t = setTimeout(() => (child.kill('SIGKILL'), r()), 10_000);
+        child.once('exit', () => (clearTimeout(t), r()));
+      });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A counter of the server's /metrics (summed over any other labels). */
+async function metric(name, labels = {}) {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+([-\d.e+]+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) {
+      sum += Number(m[3]);
+    }
+  }
+  return sum;
+}
+
+before(async () => {
+  server = await startServer();
+  driver = await startDriver();
+  // The server is set before the app starts, as a user would have done on an earlier run.
+  mkdirSync(driver.configDir, { recursive: true });
+  writeFileSync(
+    join(driver.configDir, 'settings.json'),
+    JSON.stringify({ version: 1, serverUrl: server.url }),
+  );
+  app = await driver.launch();
+});
+
+after(async () => {
+  await app?.end().catch(() => {});
+  await driver?.stop();
+  await server?.stop();
+});
+
+async function byXPath(xpath) {
+  const value = await app.cmd('POST', '/element', { using: 'xpath', value: xpath });
+  return new Element(app, Object.values(value)[0]);
+}
+const button = (text) => byXPath(`//button[normalize-space(.)="${text}"]`);
+async function fill(css, text) {
+  const el = await app.find(css);
+  await el.clear();
+  await el.type(text);
+}
+const waitFor = (what, predicate, timeout = T) => app.waitFor(predicate, { timeout, what });
+const cell = (asset, field) =>
+  `Number((document.querySelector('.area-form tr[data-asset="${asset}"] td[data-field="${field}"]')?.textContent ?? 'NaN').replace(/,/g, ''))`;
+const renewals = () =>
+  app.execute(`return Number(document.querySelector('.badge')?.dataset.renewals ?? 0)`);
+
+test(
+  'story: the trading screen stays live and signed in while access tokens expire',
+  { timeout: 300_000 },
+  async () => {
+    try {
+      await story();
+    } catch (e) {
+      await app
+        .screenshot()
+        .then((png) => writeFileSync(join(artifacts, 'expiry-failure.png'), png))
+        .catch(() => {});
+      throw e;
+    }
+  },
+);
+
+async function story() {
+  // 1. The app opens on the server from its settings; a demo trader logs in.
+  await waitFor(
+    'the app on the server (markets listed)',
+    `return !!document.querySelector('a[href="/trade/ACME-USD"]')`,
+    120_000,
+  );
+  await (await byXPath('//a[normalize-space(.)="Log in"]')).click();
+  await waitFor('the login page', `return !!document.querySelector('input[name="email"]')`);
+  await fill('input[name="email"]', ALICE.email);
+  await fill('input[name="password"]', ALICE.password);
+  await (await button('Log in')).click();
+  await waitFor(
+    'signed in',
+    `return !!document.querySelector('[data-testid="user-name"]')?.textContent`,
+  );
+  const who = await app.execute(
+    `return document.querySelector('[data-testid="user-name"]').textContent`,
+  );
+
+  // 2. ACME-USD: the maker's quotes, the socket live, our cash.
+  await (await app.find('a[href="/trade/ACME-USD"]')).click();
+  await waitFor(
+    'asks in the book',
+    `return document.querySelectorAll('.book tbody[aria-label="Asks"] tr[data-price]').length > 0`,
+  );
+  await waitFor('the socket live', `return !!document.querySelector('.badge[data-state="live"]')`);
+  await waitFor('our USD', `return !Number.isNaN(${cell('USD', 'available')})`);
+
+  // Everything the header shows from now on is recorded; the page is marked (gone on a reload).
+  await app.execute(`
+    const badge = document.querySelector('.badge');
+    window.__e2eBadge = [badge.dataset.state];
+    new MutationObserver(() => window.__e2eBadge.push(badge.dataset.state))
+      .observe(badge, { attributes: true, attributeFilter: ['data-state'] });
+    window.__e2eSamePage = true;`);
+  const closesAtStart = await metric(CLOSES, { code: '4403' });
+  const renewalsAtStart = await renewals();
+
+  // 3. Three tokens expire under the open screen: three 4403 closes, three quiet renewals.
+  const deadline = Date.now() + (3 * TTL + 30) * 1000;
+  while ((await renewals()) < renewalsAtStart + 3) {
+    assert.ok(Date.now() < deadline, `renewals: ${await renewals()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.ok(
+    (await metric(CLOSES, { code: '4403' })) - closesAtStart >= 3,
+    'the server closed them',
+  );
+
+  // 4. After them: a new trade in the tape (the demo's taker flow).
+  await app.execute(
+    `window.__e2eTape = [...document.querySelectorAll('.tape tr[data-trade-id]')].map((r) => r.dataset.tradeId)`,
+  );
+  await waitFor(
+    'a new trade in the tape',
+    `const before = new Set(window.__e2eTape);
+     return [...document.querySelectorAll('.tape tr[data-trade-id]')].some((r) => !before.has(r.dataset.tradeId))`,
+    60_000,
+  );
+
+  // 5. An order placed after them rests: open orders, the book, the USD held.
+  const bestBid = await app.execute(
+    `return Number(document.querySelector('.book tbody[aria-label="Bids"] tr[data-price]').dataset.price)`,
+  );
+  const price = (Math.floor(bestBid * 95) / 100).toFixed(2); // rests, within the price band
+  const heldBefore = await app.execute(`return ${cell('USD', 'held')}`);
+  await (await button('Buy')).click();
+  await fill('#order-price', price);
+  await fill('#order-quantity', '1');
+  await (await button('Buy ACME')).click();
+  await waitFor(
+    'our order open',
+    `return [...document.querySelectorAll('#panel-open tr[data-status="OPEN"]')]
+       .some((r) => r.textContent.replace(/,/g, '').includes('${price}'))`,
+  );
+  await waitFor(
+    'its level in the book',
+    `return !!document.querySelector('.book tbody[aria-label="Bids"] tr[data-price="${Number(price)}"]')`,
+  );
+  await waitFor(
+    'our USD held for it',
+    `return ${cell('USD', 'held')} >= ${heldBefore + Number(price)}`,
+  );
+
+  // 6. One more expiry, then a buy above every ask: the fill toast comes from the order stream.
+  const now = await renewals();
+  await waitFor(
+    'one more renewal',
+    `return Number(document.querySelector('.badge').dataset.renewals) > ${now}`,
+  );
+  const acmeBefore = await app.execute(
+    `const v = ${cell('ACME', 'available')}; return Number.isNaN(v) ? 0 : v`,
+  );
+  const asks = await app.execute(
+    `return [...document.querySelectorAll('.book tbody[aria-label="Asks"] tr[data-price]')].map((r) => Number(r.dataset.price))`,
+  );
+  await fill('#order-price', (Math.max(...asks) * 1.02).toFixed(2));
+  await fill('#order-quantity', '1');
+  await (await button('Buy ACME')).click();
+  await waitFor(
+    'the fill toast',
+    `return [...document.querySelectorAll('.toast')].some((t) => t.textContent.includes('Filled: bought 1 ACME-USD'))`,
+  );
+  await waitFor('the ACME bought', `return ${cell('ACME', 'available')} >= ${acmeBefore + 1}`);
+
+  // 7. Nobody noticed: same user, same page, the header live throughout.
+  assert.equal(
+    await app.execute(`return document.querySelector('[data-testid="user-name"]')?.textContent`),
+    who,
+  );
+  assert.equal(await app.execute('return location.pathname'), '/trade/ACME-USD');
+  assert.equal(await app.execute('return window.__e2eSamePage === true'), true, 'no reload');
+  const shown = await app.execute('return window.__e2eBadge');
+  assert.deepEqual([...new Set(shown)], ['live'], `the header showed ${shown.join(' → ')}`);
+  const renewed = (await renewals()) - renewalsAtStart;
+  const closed = (await metric(CLOSES, { code: '4403' })) - closesAtStart;
+  assert.ok(closed >= renewed && renewed >= 4, `4403 closes ${closed}, renewals ${renewed}`);
+  writeFileSync(join(artifacts, 'trade-after-expiries.png'), await app.screenshot());
+}
