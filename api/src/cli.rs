@@ -275,6 +275,30 @@ pub struct GatewayArgs {
     #[allow(missing_docs)]
     pub limits: Limits,
 
+    /// Redis on which the auth service announces revocations (logout, password change,
+    /// revoked API keys), so this gateway closes the affected WebSockets at once; without
+    /// it they close when their token expires, or for an API key within 5 s.
+    #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key and channel (the same as the auth service's).
+    #[arg(
+        long = "redis-prefix",
+        env = "RIALTO_REDIS_PREFIX",
+        default_value = "rialto:"
+    )]
+    pub redis_prefix: String,
+
+    /// Lifetime of the context the gateway signs for each subgraph call, in seconds (it is
+    /// signed again for every call, so only tests need to change it).
+    #[arg(
+        long = "internal-context-ttl-secs",
+        env = "RIALTO_INTERNAL_CONTEXT_TTL_SECS",
+        default_value_t = 60,
+        hide = true
+    )]
+    pub internal_context_ttl_secs: u64,
+
     /// The web app's build, served at `/` by every gateway replica (the container image
     /// has it at `/usr/share/rialto/web`).
     #[arg(long = "web-dir", env = "RIALTO_WEB_DIR", default_value = "web/dist")]
@@ -444,6 +468,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 startup_timeout: std::time::Duration::from_secs(args.startup_timeout_secs),
                 http: args.http,
                 limits: args.limits,
+                redis_url: args.redis_url,
+                redis_prefix: args.redis_prefix,
+                context_ttl: std::time::Duration::from_secs(args.internal_context_ttl_secs),
             })
             .await?
             .with_web(args.web_dir);

@@ -150,6 +150,15 @@ pub struct GatewayAppConfig {
     pub http: HttpConfig,
     /// Operation limits.
     pub limits: Limits,
+    /// Redis whose bus carries the auth service's revocations (logout, password change,
+    /// revoked API keys), so this replica closes the affected sockets at once; without it
+    /// they close when their token expires or, for an API key, within the key cache's
+    /// lifetime.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel (the auth service's).
+    pub redis_prefix: String,
+    /// Lifetime of the contexts signed for the subgraphs (tests shorten it).
+    pub context_ttl: Duration,
 }
 
 /// `rialto brain`: the brain subgraph alone.
@@ -227,6 +236,11 @@ impl Application {
                 // (wake-ups one way, events the other).
                 let (bus, cache) = config.trading.connect().await?;
                 trading = Some((bus.clone(), cache.clone()));
+                // Revocations are announced on the bus; with Redis, other replicas' too.
+                auth.announce_on(bus.clone());
+                if config.trading.redis_url.is_some() {
+                    auth::revocation::follow(bus.clone(), auth.revocations().clone());
+                }
                 // Brain and the matcher share the cache: the matcher's batches bump the
                 // versions under which brain's hot reads are kept.
                 let brain = BrainService::new(conn.clone())
@@ -324,7 +338,8 @@ impl Application {
     /// composes, and binds.
     pub async fn build_gateway(config: GatewayAppConfig) -> anyhow::Result<Self> {
         let signer = ContextSigner::new(config.internal_secret.expose_secret().as_bytes())
-            .context("RIALTO_INTERNAL_SECRET")?;
+            .context("RIALTO_INTERNAL_SECRET")?
+            .with_ttl(config.context_ttl);
         let remote: Vec<RemoteSubgraph> = config
             .subgraphs
             .iter()
@@ -355,6 +370,12 @@ impl Application {
                 )?;
                 if let Err(e) = remote_auth.refresh_keys().await {
                     tracing::warn!(error = %e, "could not fetch the JWKS yet; will retry on use");
+                }
+                if let Some(url) = &config.redis_url {
+                    let (bus, _) = bus::connect_redis(url, &config.redis_prefix)
+                        .await
+                        .context("connect to REDIS_URL")?;
+                    auth::revocation::follow(bus, remote_auth.revocations().clone());
                 }
                 Authenticator::Remote(Box::new(remote_auth))
             }

@@ -10,6 +10,13 @@
 //! (service restart) so the client reconnects to another replica. Both sides ping; close codes follow the protocol (4400 bad
 //! message, 4401 subscribe before ack, 4408 no init in time, 4409 duplicate id, 4429 second
 //! init).
+//!
+//! A socket lives no longer than its credential: it closes with 4403 when the access token
+//! expires or the session or API key is revoked ([`crate::http::sockets::CredentialWatch`]),
+//! and no operation runs on it after that moment. What one client may hold is bounded
+//! ([`crate::http::sockets`]): a queue of undelivered messages per socket (a client that
+//! stops reading is closed with 1013 instead of growing the server's memory), subscriptions
+//! per socket and sockets per address and per account (4429), and the message size (1009).
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -22,11 +29,18 @@ use common::{Caller, ErrorCode, RequestMeta};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::{sync::mpsc, task::AbortHandle};
+use tokio_util::sync::CancellationToken;
 
 use crate::{
+    edge::remote::KEY_CACHE_TTL,
     execute::RequestContext,
     gateway::{Gateway, GraphQLRequest, GraphQLResponse, SubscriptionEvent},
-    http::AppState,
+    http::{
+        AppState,
+        sockets::{
+            self, CREDENTIAL_ENDED, CredentialWatch, MESSAGE_TOO_BIG, SLOW_CONSUMER, TOO_MANY,
+        },
+    },
 };
 
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,11 +75,40 @@ fn text(v: serde_json::Value) -> Message {
     Message::Text(Utf8Bytes::from(v.to_string()))
 }
 
-fn close(code: u16, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from(reason.to_string()),
-    }))
+/// The bounded queue of one socket's outgoing messages. A send that finds it full marks the
+/// socket overflowed: the client is not reading, and the socket is closed rather than
+/// buffered without end.
+#[derive(Clone)]
+struct Outbox {
+    tx: mpsc::Sender<Message>,
+    overflowed: CancellationToken,
+}
+
+impl Outbox {
+    /// Queues a message; false when the socket is overflowing or gone (stop sending).
+    fn send(&self, msg: Message) -> bool {
+        match self.tx.try_send(msg) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.overflowed.cancel();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    fn json(&self, v: serde_json::Value) -> bool {
+        self.send(text(v))
+    }
+
+    /// Queues a close frame, counted by code.
+    fn close(&self, code: u16, reason: &str) {
+        sockets::count_close(code);
+        self.send(Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason.to_string()),
+        })));
+    }
 }
 
 fn payload_of(r: &GraphQLResponse) -> serde_json::Value {
@@ -84,8 +127,13 @@ pub async fn serve(
     meta: RequestMeta,
     traceparent: Option<String>,
 ) {
+    let limits = state.http.sockets;
     let (mut sink, mut stream) = socket.split();
-    let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
+    let (tx, mut out_rx) = mpsc::channel::<Message>(limits.max_queued_messages.max(1));
+    let out = Outbox {
+        tx,
+        overflowed: CancellationToken::new(),
+    };
     let writer = tokio::spawn(async move {
         while let Some(msg) = out_rx.recv().await {
             let closing = matches!(msg, Message::Close(_));
@@ -95,13 +143,34 @@ pub async fn serve(
         }
         let _ = sink.close().await;
     });
+    let shut = |out: Outbox, writer: tokio::task::JoinHandle<()>| async move {
+        if out.overflowed.is_cancelled() {
+            // The client is not reading: the close frame could not be queued; cut it off.
+            writer.abort();
+            return;
+        }
+        drop(out);
+        let _ = writer.await;
+    };
+    let _open = OpenSocket::count();
+
+    // 0. Room for one more socket from this address.
+    let address = meta.ip.clone().unwrap_or_else(|| "unknown".into());
+    let Some(_address_slot) = state
+        .sockets
+        .take_address(&address, limits.max_sockets_per_address)
+    else {
+        out.close(TOO_MANY, "Too many sockets from this address");
+        return shut(out, writer).await;
+    };
 
     // 1. connection_init, in time.
     let init = tokio::time::timeout(INIT_TIMEOUT, async {
         loop {
             match stream.next().await {
-                Some(Ok(Message::Text(t))) => return Some(t),
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(Message::Text(t))) => return Ok(Some(t)),
+                Some(Ok(Message::Close(_))) | None => return Ok(None),
+                Some(Err(e)) => return Err(e),
                 Some(Ok(_)) => continue,
             }
         }
@@ -109,29 +178,25 @@ pub async fn serve(
     .await;
     let payload = match init {
         Err(_) => {
-            let _ = out.send(close(4408, "Connection initialisation timeout"));
-            drop(out);
-            let _ = writer.await;
-            return;
+            out.close(4408, "Connection initialisation timeout");
+            return shut(out, writer).await;
         }
-        Ok(None) => {
-            drop(out);
-            let _ = writer.await;
-            return;
+        Ok(Err(e)) => {
+            if sockets::is_too_big(&e) {
+                out.close(MESSAGE_TOO_BIG, "Message too big");
+            }
+            return shut(out, writer).await;
         }
-        Ok(Some(t)) => match serde_json::from_str::<ClientMessage>(&t) {
+        Ok(Ok(None)) => return shut(out, writer).await,
+        Ok(Ok(Some(t))) => match serde_json::from_str::<ClientMessage>(&t) {
             Ok(ClientMessage::ConnectionInit { payload }) => payload.unwrap_or_default(),
             Ok(ClientMessage::Subscribe { .. }) => {
-                let _ = out.send(close(4401, "Unauthorized"));
-                drop(out);
-                let _ = writer.await;
-                return;
+                out.close(4401, "Unauthorized");
+                return shut(out, writer).await;
             }
             _ => {
-                let _ = out.send(close(4400, "Invalid message received"));
-                drop(out);
-                let _ = writer.await;
-                return;
+                out.close(4400, "Invalid message received");
+                return shut(out, writer).await;
             }
         },
     };
@@ -146,21 +211,41 @@ pub async fn serve(
         .await
     {
         Ok(Caller::Rejected) => {
-            let _ = out.send(close(4403, "Forbidden: invalid or expired credential"));
-            drop(out);
-            let _ = writer.await;
-            return;
+            out.close(CREDENTIAL_ENDED, "Forbidden: invalid or expired credential");
+            return shut(out, writer).await;
         }
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "authenticating a socket");
-            let _ = out.send(close(1011, "internal error"));
-            drop(out);
-            let _ = writer.await;
-            return;
+            out.close(1011, "internal error");
+            return shut(out, writer).await;
         }
     };
-    let _ = out.send(text(serde_json::json!({ "type": "connection_ack" })));
+    let mut credential = CredentialWatch::new(&caller, state.authenticator.revocations());
+    if let Err(ended) = credential.check() {
+        out.close(CREDENTIAL_ENDED, ended.reason());
+        return shut(out, writer).await;
+    }
+    let _account_slot = match &caller {
+        Caller::Known(identity) => {
+            match state
+                .sockets
+                .take_account(identity.user_id, limits.max_sockets_per_account)
+            {
+                Some(slot) => Some(slot),
+                None => {
+                    out.close(TOO_MANY, "Too many sockets for this account");
+                    return shut(out, writer).await;
+                }
+            }
+        }
+        _ => None,
+    };
+    out.json(serde_json::json!({ "type": "connection_ack" }));
+    let known_as = match &caller {
+        Caller::Known(identity) => Some((identity.user_id, identity.api_key())),
+        _ => None,
+    };
     let context = Arc::new(RequestContext::new(caller, meta, traceparent));
     let session: Arc<dyn crate::execute::SubscriptionSession> =
         Arc::from(gateway.transport().session(context.clone()));
@@ -170,10 +255,24 @@ pub async fn serve(
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    // An API key is asked about again as often as the edge's key cache lapses, so a key
+    // revoked where no bus announcement reached this replica still closes its sockets.
+    let mut recheck = tokio::time::interval(KEY_CACHE_TTL);
+    recheck.tick().await;
+    let is_key = credential.is_api_key();
     loop {
         tokio::select! {
             msg = stream.next() => {
-                let Some(Ok(msg)) = msg else { break };
+                let msg = match msg {
+                    Some(Ok(msg)) => msg,
+                    Some(Err(e)) => {
+                        if sockets::is_too_big(&e) {
+                            out.close(MESSAGE_TOO_BIG, "Message too big");
+                        }
+                        break;
+                    }
+                    None => break,
+                };
                 let t = match msg {
                     Message::Text(t) => t,
                     Message::Close(_) => break,
@@ -181,7 +280,7 @@ pub async fn serve(
                 };
                 match serde_json::from_str::<ClientMessage>(&t) {
                     Ok(ClientMessage::ConnectionInit { .. }) => {
-                        let _ = out.send(close(4429, "Too many initialisation requests"));
+                        out.close(4429, "Too many initialisation requests");
                         break;
                     }
                     Ok(ClientMessage::Ping { payload }) => {
@@ -189,7 +288,7 @@ pub async fn serve(
                         if let Some(p) = payload {
                             pong["payload"] = p;
                         }
-                        let _ = out.send(text(pong));
+                        out.json(pong);
                     }
                     Ok(ClientMessage::Pong { .. }) => {}
                     Ok(ClientMessage::Complete { id }) => {
@@ -198,8 +297,18 @@ pub async fn serve(
                         }
                     }
                     Ok(ClientMessage::Subscribe { id, payload }) => {
+                        // Nothing runs on a credential that has ended, even if its close
+                        // is still on its way.
+                        if let Err(ended) = credential.check() {
+                            out.close(CREDENTIAL_ENDED, ended.reason());
+                            break;
+                        }
                         if active.contains_key(&id) {
-                            let _ = out.send(close(4409, &format!("Subscriber for {id} already exists")));
+                            out.close(4409, &format!("Subscriber for {id} already exists"));
+                            break;
+                        }
+                        if active.len() >= limits.max_subscriptions {
+                            out.close(TOO_MANY, "Too many subscriptions on this socket");
                             break;
                         }
                         if let Err(wait) = state.limiter.check(&context.caller, &context.meta) {
@@ -211,7 +320,7 @@ pub async fn serve(
                             if let Some(ext) = r.errors[0].get_mut("extensions").and_then(JsonValue::as_object_mut) {
                                 ext.insert("retryAfter", JsonValue::from(secs));
                             }
-                            let _ = out.send(text(serde_json::json!({ "id": id, "type": "error", "payload": errors_of(&r) })));
+                            out.json(serde_json::json!({ "id": id, "type": "error", "payload": errors_of(&r) }));
                             continue;
                         }
                         let task = tokio::spawn(operation(
@@ -226,7 +335,7 @@ pub async fn serve(
                         active.insert(id, task.abort_handle());
                     }
                     Err(_) => {
-                        let _ = out.send(close(4400, "Invalid message received"));
+                        out.close(4400, "Invalid message received");
                         break;
                     }
                 }
@@ -234,11 +343,31 @@ pub async fn serve(
             Some(id) = done_rx.recv() => {
                 active.remove(&id);
             }
+            ended = credential.ended() => {
+                out.close(CREDENTIAL_ENDED, ended.reason());
+                break;
+            }
+            _ = recheck.tick(), if is_key => {
+                match state.authenticator.authenticate(authorization.as_deref()).await {
+                    Ok(Caller::Known(i)) if Some((i.user_id, i.api_key())) == known_as => {}
+                    Ok(_) => {
+                        out.close(CREDENTIAL_ENDED, sockets::Ended::Revoked.reason());
+                        break;
+                    }
+                    // Auth unreachable: the key stays trusted until it answers again.
+                    Err(e) => tracing::warn!(error = %e, "re-checking a socket's API key"),
+                }
+            }
+            () = out.overflowed.cancelled() => {
+                sockets::count_close(SLOW_CONSUMER);
+                tracing::info!("closing a socket whose client stopped reading");
+                break;
+            }
             _ = ping.tick() => {
-                let _ = out.send(text(serde_json::json!({ "type": "ping" })));
+                out.json(serde_json::json!({ "type": "ping" }));
             }
             () = state.drain.begun() => {
-                let _ = out.send(close(crate::http::SERVICE_RESTART, crate::http::SERVICE_RESTART_REASON));
+                out.close(crate::http::SERVICE_RESTART, crate::http::SERVICE_RESTART_REASON);
                 break;
             }
         }
@@ -246,8 +375,23 @@ pub async fn serve(
     for (_, task) in active.drain() {
         task.abort();
     }
-    drop(out);
-    let _ = writer.await;
+    shut(out, writer).await;
+}
+
+/// Counts an open client socket in `rialto_websocket_connections` while it lives.
+struct OpenSocket;
+
+impl OpenSocket {
+    fn count() -> Self {
+        metrics::gauge!("rialto_websocket_connections").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        metrics::gauge!("rialto_websocket_connections").decrement(1.0);
+    }
 }
 
 /// One `subscribe`: a query or mutation answered once, or a subscription streamed.
@@ -257,12 +401,10 @@ async fn operation(
     gateway: Arc<Gateway>,
     session: Arc<dyn crate::execute::SubscriptionSession>,
     context: Arc<RequestContext>,
-    out: mpsc::UnboundedSender<Message>,
+    out: Outbox,
     done: mpsc::UnboundedSender<String>,
 ) {
-    let finish = |out: &mpsc::UnboundedSender<Message>, msg: serde_json::Value| {
-        let _ = out.send(text(msg));
-    };
+    let finish = |out: &Outbox, msg: serde_json::Value| out.json(msg);
     let label = crate::http::operation_label(request.operation_name.as_deref());
     metrics::counter!("rialto_graphql_requests_total", "operation" => label).increment(1);
     let prepared = match gateway.prepare(&request.query, request.operation_name.as_deref()) {
@@ -320,10 +462,14 @@ async fn operation(
     while let Some(event) = events.next().await {
         match event {
             SubscriptionEvent::Next(r) => {
-                finish(
+                if !finish(
                     &out,
                     serde_json::json!({ "id": id, "type": "next", "payload": payload_of(&r) }),
-                );
+                ) {
+                    // The client stopped reading (the socket is closing) or left.
+                    let _ = done.send(id);
+                    return;
+                }
             }
             SubscriptionEvent::Failed(r) => {
                 finish(

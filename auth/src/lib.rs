@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod keys;
 pub mod limits;
+pub mod revocation;
 pub mod schema;
 pub mod service;
 pub mod store;

@@ -20,8 +20,9 @@ pub const MIN_SECRET_LEN: usize = 32;
 const ISSUER: &str = "rialto-gateway";
 const AUDIENCE: &str = "rialto-subgraph";
 /// Lifetime of a context token. It only needs to outlive one subgraph call (or one socket's
-/// `connection_init`), so a stolen one is worthless quickly.
-const TTL_SECS: i64 = 60;
+/// `connection_init`), so a stolen one is worthless quickly; the gateway signs a fresh one
+/// for each call and each upstream connect.
+pub const TTL_SECS: i64 = 60;
 
 /// What the gateway tells a subgraph about a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +59,7 @@ pub enum ContextError {
 pub struct ContextSigner {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    ttl_secs: i64,
 }
 
 impl std::fmt::Debug for ContextSigner {
@@ -75,7 +77,21 @@ impl ContextSigner {
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            ttl_secs: TTL_SECS,
         })
+    }
+
+    /// The same signer, making tokens that live `ttl` (at least a second) instead of
+    /// [`TTL_SECS`]: tests use a short one to show that long-lived sockets re-sign.
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(TTL_SECS).max(1);
+        self
+    }
+
+    /// How long a token this signer makes is valid.
+    pub fn ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::try_from(self.ttl_secs).unwrap_or(0))
     }
 
     /// A signed token for one subgraph call.
@@ -85,7 +101,7 @@ impl ContextSigner {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat: now,
-            exp: now + TTL_SECS,
+            exp: now + self.ttl_secs,
             ctx: ctx.clone(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)

@@ -105,6 +105,16 @@ impl Authenticator {
             Err(_) => Ok(Caller::Rejected),
         }
     }
+
+    /// The sessions and keys revoked before their time that this edge knows of (sockets
+    /// watch them), if it checks credentials at all.
+    pub fn revocations(&self) -> Option<&std::sync::Arc<auth::revocation::RevocationList>> {
+        match self {
+            Self::Local(auth) => Some(auth.revocations()),
+            Self::Remote(remote) => Some(remote.revocations()),
+            Self::None => None,
+        }
+    }
 }
 
 #[cfg(test)]

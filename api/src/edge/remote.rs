@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use auth::{AuthError, domain::secrets, keys::TokenVerifier};
+use auth::{AuthError, domain::secrets, keys::TokenVerifier, revocation::RevocationList};
 use common::{
     Caller, ContextSigner, Identity, RequestMeta, SubgraphContext, context::CONTEXT_HEADER,
 };
@@ -35,6 +35,8 @@ pub struct RemoteAuth {
     /// with a new key waits for one fetch instead of each failing or each fetching.
     last_refetch: tokio::sync::Mutex<Option<Instant>>,
     keys: quick_cache::sync::Cache<[u8; 32], (Instant, Option<Identity>)>,
+    /// Sessions and keys revoked before their time, as the bus announced them.
+    revocations: Arc<RevocationList>,
 }
 
 impl RemoteAuth {
@@ -59,7 +61,14 @@ impl RemoteAuth {
             ))),
             last_refetch: tokio::sync::Mutex::new(None),
             keys: quick_cache::sync::Cache::new(10_000),
+            revocations: Arc::new(RevocationList::new()),
         })
+    }
+
+    /// The revocations this edge knows of; [`auth::revocation::follow`] keeps them current
+    /// from the bus.
+    pub fn revocations(&self) -> &Arc<RevocationList> {
+        &self.revocations
     }
 
     /// Fetches the JWKS now (at start-up, so the first request does not wait for it).
@@ -103,7 +112,11 @@ impl RemoteAuth {
                 }
             }
         }
-        self.current().verify(bearer)
+        let identity = self.current().verify(bearer)?;
+        if self.revocations.is_revoked(&identity) {
+            return Err(AuthError::InvalidCredential);
+        }
+        Ok(identity)
     }
 
     async fn api_key(&self, key: &str) -> Result<Identity, AuthError> {
@@ -111,7 +124,9 @@ impl RemoteAuth {
         if let Some((at, answer)) = self.keys.get(&digest)
             && at.elapsed() < KEY_CACHE_TTL
         {
-            return answer.ok_or(AuthError::InvalidCredential);
+            return answer
+                .filter(|identity| !self.revocations.is_revoked(identity))
+                .ok_or(AuthError::InvalidCredential);
         }
         let token = self
             .signer

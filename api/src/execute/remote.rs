@@ -7,7 +7,14 @@
 //! answering pings ends each of its subscriptions with [`TransportError::Dropped`], so the
 //! client learns at once and can resubscribe; nothing stalls silently.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use apollo_compiler::response::{JsonMap, JsonValue};
 use common::{
@@ -28,6 +35,12 @@ use crate::compose::GraphId;
 /// How often an idle upstream socket is pinged, and how long it may stay silent.
 const PING_EVERY: Duration = Duration::from_secs(10);
 const SILENCE_LIMIT: Duration = Duration::from_secs(30);
+/// Events buffered per subscription between the upstream socket and the client's; a
+/// subscription whose client falls this far behind is ended with
+/// [`TransportError::Overloaded`] instead of buffering without bound.
+const EVENTS_PER_SUBSCRIPTION: usize = 256;
+
+type EventSender = mpsc::Sender<Result<SubgraphResponse, TransportError>>;
 
 /// Where each subgraph is.
 #[derive(Debug, Clone)]
@@ -142,7 +155,7 @@ impl SubgraphTransport for RemoteTransport {
                 )
                 .body(body);
             if let Some(token) = ctx.signed(&inner.signer) {
-                req = req.header(CONTEXT_HEADER, token);
+                req = req.header(CONTEXT_HEADER, &*token);
             }
             if let Some(id) = &ctx.meta.request_id {
                 req = req.header("x-request-id", id);
@@ -194,7 +207,8 @@ enum Command {
     Subscribe {
         id: String,
         payload: serde_json::Value,
-        events: mpsc::UnboundedSender<Result<SubgraphResponse, TransportError>>,
+        events: EventSender,
+        overflowed: Arc<AtomicBool>,
     },
     Complete {
         id: String,
@@ -221,7 +235,8 @@ impl SubscriptionSession for RemoteSession {
                 }
             };
             let id = uuid::Uuid::new_v4().simple().to_string();
-            let (events_tx, events_rx) = mpsc::unbounded_channel();
+            let (events_tx, events_rx) = mpsc::channel(EVENTS_PER_SUBSCRIPTION);
+            let overflowed = Arc::new(AtomicBool::new(false));
             tx.send(Command::Subscribe {
                 id: id.clone(),
                 payload: serde_json::json!({
@@ -229,13 +244,27 @@ impl SubscriptionSession for RemoteSession {
                     "variables": &request.variables,
                 }),
                 events: events_tx,
+                overflowed: overflowed.clone(),
             })
             .map_err(|_| TransportError::Dropped(sub.name.clone()))?;
             let guard = CompleteOnDrop { id, tx };
-            let stream =
-                futures_util::stream::unfold((events_rx, guard), |(mut rx, guard)| async move {
-                    rx.recv().await.map(|ev| (ev, (rx, guard)))
-                });
+            let name = sub.name.clone();
+            let stream = futures_util::stream::unfold(Some((events_rx, guard)), move |state| {
+                let name = name.clone();
+                let overflowed = overflowed.clone();
+                async move {
+                    let (mut rx, guard) = state?;
+                    match rx.recv().await {
+                        Some(ev) => Some((ev, Some((rx, guard)))),
+                        // The pump let go of a subscription it could not keep up with:
+                        // say so, then end.
+                        None if overflowed.load(Ordering::Relaxed) => {
+                            Some((Err(TransportError::Overloaded(name)), None))
+                        }
+                        None => None,
+                    }
+                }
+            });
             Ok(stream.boxed())
         }
         .boxed()
@@ -297,7 +326,7 @@ async fn connect(
         .map_err(|_| unreachable())?;
     let mut payload = serde_json::Map::new();
     if let Some(token) = context.signed(&inner.signer) {
-        payload.insert(CONTEXT_INIT_KEY.into(), token.into());
+        payload.insert(CONTEXT_INIT_KEY.into(), (*token).into());
     }
     let init = serde_json::json!({ "type": "connection_init", "payload": payload });
     socket
@@ -337,21 +366,20 @@ type Socket =
 /// Owns one upstream socket: sends subscribes and completes, routes events to their
 /// subscriptions, keeps the connection alive, and ends every subscription if it dies.
 async fn pump(mut socket: Socket, mut commands: mpsc::UnboundedReceiver<Command>, name: String) {
-    type Events = mpsc::UnboundedSender<Result<SubgraphResponse, TransportError>>;
-    let mut active: HashMap<String, Events> = HashMap::new();
+    let mut active: HashMap<String, Active> = HashMap::new();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut last_heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
             cmd = commands.recv() => match cmd {
-                Some(Command::Subscribe { id, payload, events }) => {
+                Some(Command::Subscribe { id, payload, events, overflowed }) => {
                     let msg = serde_json::json!({ "id": id, "type": "subscribe", "payload": payload });
                     if socket.send(Message::Text(msg.to_string().into())).await.is_err() {
-                        let _ = events.send(Err(TransportError::Dropped(name.clone())));
+                        let _ = events.try_send(Err(TransportError::Dropped(name.clone())));
                         break;
                     }
-                    active.insert(id, events);
+                    active.insert(id, Active { events, overflowed });
                 }
                 Some(Command::Complete { id }) => {
                     if active.remove(&id).is_some() {
@@ -391,18 +419,28 @@ async fn pump(mut socket: Socket, mut commands: mpsc::UnboundedReceiver<Command>
             }
         }
     }
-    for (_, events) in active.drain() {
-        let _ = events.send(Err(TransportError::Dropped(name.clone())));
+    for (_, sub) in active.drain() {
+        if sub
+            .events
+            .try_send(Err(TransportError::Dropped(name.clone())))
+            .is_err()
+        {
+            // Full: the stream still ends with an error once its client has caught up.
+            sub.overflowed.store(true, Ordering::Relaxed);
+        }
     }
     let _ = socket.close(None).await;
 }
 
+/// One live subscription on an upstream socket.
+struct Active {
+    events: EventSender,
+    /// Set when its client fell too far behind and it was let go.
+    overflowed: Arc<AtomicBool>,
+}
+
 /// Handles one upstream message; false when the socket must be given up.
-async fn route(
-    text: &str,
-    active: &mut HashMap<String, mpsc::UnboundedSender<Result<SubgraphResponse, TransportError>>>,
-    socket: &mut Socket,
-) -> bool {
+async fn route(text: &str, active: &mut HashMap<String, Active>, socket: &mut Socket) -> bool {
     let Ok(msg) = serde_json::from_str::<JsonMap>(text) else {
         return false;
     };
@@ -421,23 +459,37 @@ async fn route(
                         .cloned()
                         .unwrap_or_default(),
                 };
-                if let Some(events) = active.get(&id)
-                    && events.send(Ok(response)).is_err()
-                {
-                    active.remove(&id);
+                let delivered = active.get(&id).map(|sub| sub.events.try_send(Ok(response)));
+                match delivered {
+                    Some(Err(mpsc::error::TrySendError::Full(_))) => {
+                        if let Some(sub) = active.remove(&id) {
+                            sub.overflowed.store(true, Ordering::Relaxed);
+                        }
+                        let msg = serde_json::json!({ "id": id, "type": "complete" });
+                        return socket
+                            .send(Message::Text(msg.to_string().into()))
+                            .await
+                            .is_ok();
+                    }
+                    Some(Err(mpsc::error::TrySendError::Closed(_))) => {
+                        active.remove(&id);
+                    }
+                    _ => {}
                 }
             }
         }
         Some("error") => {
             if let Some(id) = id
-                && let Some(events) = active.remove(&id)
+                && let Some(sub) = active.remove(&id)
             {
                 let errors = msg
                     .get("payload")
                     .and_then(JsonValue::as_array)
                     .cloned()
                     .unwrap_or_default();
-                let _ = events.send(Ok(SubgraphResponse { data: None, errors }));
+                let _ = sub
+                    .events
+                    .try_send(Ok(SubgraphResponse { data: None, errors }));
             }
         }
         Some("complete") => {

@@ -2,7 +2,10 @@
 //! implementations chosen in `startup.rs` — in-process ([`super::local`], `rialto serve`) and
 //! HTTP + WebSocket ([`super::remote`], `rialto gateway`). Nothing else knows which is in use.
 
-use std::sync::{Arc, OnceLock};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Instant,
+};
 
 use apollo_compiler::response::{JsonMap, JsonValue};
 use common::{Caller, ContextSigner, RequestMeta, SubgraphContext};
@@ -19,7 +22,8 @@ pub struct RequestContext {
     pub meta: RequestMeta,
     /// The W3C `traceparent` to forward, if the client sent one.
     pub traceparent: Option<String>,
-    signed: OnceLock<Option<String>>,
+    /// The last signed token and when it was made.
+    signed: Mutex<Option<(Instant, Arc<str>)>>,
 }
 
 impl RequestContext {
@@ -29,23 +33,31 @@ impl RequestContext {
             caller,
             meta,
             traceparent,
-            signed: OnceLock::new(),
+            signed: Mutex::new(None),
         }
     }
 
-    /// The context as a signed token for remote subgraphs, made once per request.
-    pub fn signed(&self, signer: &ContextSigner) -> Option<&str> {
-        self.signed
-            .get_or_init(|| {
-                signer
-                    .sign(&SubgraphContext {
-                        caller: self.caller.clone(),
-                        meta: self.meta.clone(),
-                    })
-                    .map_err(|e| tracing::error!(error = %e, "signing a subgraph context"))
-                    .ok()
+    /// The context as a signed token for remote subgraphs. A request reuses one token for
+    /// all its calls; a WebSocket lives longer than a token, so once half of the token's
+    /// lifetime has passed a fresh one is signed: every fetch and every upstream connect
+    /// carries a context that is still valid.
+    pub fn signed(&self, signer: &ContextSigner) -> Option<Arc<str>> {
+        let mut slot = self.signed.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((at, token)) = slot.as_ref()
+            && at.elapsed() < signer.ttl() / 2
+        {
+            return Some(token.clone());
+        }
+        let token: Arc<str> = signer
+            .sign(&SubgraphContext {
+                caller: self.caller.clone(),
+                meta: self.meta.clone(),
             })
-            .as_deref()
+            .map_err(|e| tracing::error!(error = %e, "signing a subgraph context"))
+            .ok()?
+            .into();
+        *slot = Some((Instant::now(), token.clone()));
+        Some(token)
     }
 }
 
@@ -84,6 +96,9 @@ pub enum TransportError {
     /// A subscription's upstream connection closed under it.
     #[error("the connection to subgraph {0} was lost")]
     Dropped(String),
+    /// A subscription's client fell too far behind its events; resubscribe to resync.
+    #[error("the subscription fell behind subgraph {0}'s events; resubscribe")]
+    Overloaded(String),
 }
 
 /// A stream of subscription events from one subgraph.

@@ -118,7 +118,10 @@ async fn upgrade(state: AppState, req: Request, peer: Option<SocketAddr>) -> Res
             .into_response();
     };
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(u) => u,
+        // A message over the limit fails the read, and the socket closes with 1009.
+        Ok(u) => u
+            .max_message_size(state.http.sockets.max_message_bytes)
+            .max_frame_size(state.http.sockets.max_message_bytes),
         Err(e) => return e.into_response(),
     };
     let meta = edge::request_meta(&parts.headers, peer, state.http.trust_forwarded_for);

@@ -10,6 +10,7 @@ mod graphql;
 mod internal;
 mod limits;
 mod ops;
+pub mod sockets;
 mod subgraph;
 mod web;
 mod ws;
@@ -114,6 +115,10 @@ pub struct HttpConfig {
         default_value_t = 20
     )]
     pub drain_timeout_secs: u64,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sockets: sockets::SocketLimits,
 }
 
 impl Default for HttpConfig {
@@ -129,6 +134,7 @@ impl Default for HttpConfig {
             max_batch: 10,
             rate_limit_per_second: NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN),
             rate_limit_burst: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
+            sockets: sockets::SocketLimits::default(),
         }
     }
 }
@@ -184,6 +190,8 @@ pub struct AppState {
     pub limiter: Arc<limits::RequestLimiter>,
     /// Shutdown of the open WebSockets.
     pub drain: Drain,
+    /// The open WebSockets per address and per account.
+    pub sockets: Arc<sockets::SocketRegistry>,
 }
 
 impl AppState {
@@ -209,6 +217,7 @@ impl AppState {
             http,
             limiter,
             drain: Drain::default(),
+            sockets: Arc::default(),
         }
     }
 }

@@ -5,6 +5,21 @@
 //! `connection_init` refused for its credential closes with **4403 Forbidden**, as the
 //! protocol prescribes (async-graphql closes every init failure with 1002), so clients stop
 //! retrying with a dead token.
+//!
+//! A client that authenticated here itself (not through a gateway's signed context, whose
+//! caller the gateway watches) is closed with 4403 when its credential expires or is
+//! revoked; a message over `--ws-max-message-bytes` closes the socket with 1009; a client
+//! that does not take a message within [`SEND_TIMEOUT`] is closed with 1013. The limits on
+//! subscriptions and sockets per client are the gateway's: every gateway connection comes
+//! from the gateway's own address.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use async_graphql::{
     Data, Executor,
@@ -13,8 +28,15 @@ use async_graphql::{
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use common::{Caller, RequestMeta};
 use futures_util::{SinkExt, StreamExt, future};
+use tokio::sync::oneshot;
 
-use super::{AppState, Endpoint, Subgraph, SubgraphSchema};
+use super::{
+    AppState, Endpoint, Subgraph, SubgraphSchema,
+    sockets::{self, CREDENTIAL_ENDED, CredentialWatch, MESSAGE_TOO_BIG, SLOW_CONSUMER},
+};
+
+/// The longest one frame may wait for a client that does not read.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The close reason of a refused credential; recognised when mapping the close code.
 const FORBIDDEN_REASON: &str = "Forbidden: invalid or expired credential";
@@ -48,8 +70,17 @@ async fn serve_schema<E: Executor>(
     meta: RequestMeta,
 ) {
     let (mut sink, stream) = socket.split();
+    let too_big = Arc::new(AtomicBool::new(false));
+    let saw_too_big = too_big.clone();
     let input = stream
-        .take_while(|res| future::ready(res.is_ok()))
+        .take_while(move |res| {
+            if let Err(e) = res
+                && sockets::is_too_big(e)
+            {
+                saw_too_big.store(true, Ordering::Relaxed);
+            }
+            future::ready(res.is_ok())
+        })
         .filter_map(|msg| {
             future::ready(match msg {
                 Ok(m @ (Message::Text(_) | Message::Binary(_))) => Some(m.into_data()),
@@ -57,6 +88,8 @@ async fn serve_schema<E: Executor>(
             })
         });
 
+    // The credential of a client that authenticated here itself, to watch.
+    let (watch_tx, mut watch_rx) = oneshot::channel::<CredentialWatch>();
     let authenticator = state.authenticator.clone();
     let output = async_graphql::http::WebSocket::new(schema, input, protocol)
         .on_connection_init(move |payload| async move {
@@ -78,7 +111,14 @@ async fn serve_schema<E: Executor>(
                         Ok(Caller::Rejected) => {
                             return Err(async_graphql::Error::new(FORBIDDEN_REASON));
                         }
-                        Ok(caller) => (caller, meta),
+                        Ok(caller) => {
+                            let watch = CredentialWatch::new(&caller, authenticator.revocations());
+                            if watch.check().is_err() {
+                                return Err(async_graphql::Error::new(FORBIDDEN_REASON));
+                            }
+                            let _ = watch_tx.send(watch);
+                            (caller, meta)
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "authenticating a socket");
                             return Err(async_graphql::Error::new("internal error"));
@@ -107,13 +147,53 @@ async fn serve_schema<E: Executor>(
             }
         });
     futures_util::pin_mut!(output);
+    let mut credential: Option<CredentialWatch> = None;
+    let mut watch_settled = false;
     loop {
         tokio::select! {
             frame = output.next() => {
-                let Some(frame) = frame else { break };
-                if sink.send(frame).await.is_err() {
+                let Some(frame) = frame else {
+                    if too_big.load(Ordering::Relaxed) {
+                        sockets::count_close(MESSAGE_TOO_BIG);
+                        let _ = sink
+                            .send(Message::Close(Some(CloseFrame {
+                                code: MESSAGE_TOO_BIG,
+                                reason: "Message too big".into(),
+                            })))
+                            .await;
+                    }
                     break;
+                };
+                if let Message::Close(Some(CloseFrame { code, .. })) = &frame {
+                    sockets::count_close(*code);
                 }
+                match tokio::time::timeout(SEND_TIMEOUT, sink.send(frame)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        sockets::count_close(SLOW_CONSUMER);
+                        break;
+                    }
+                }
+            }
+            watch = &mut watch_rx, if !watch_settled => {
+                watch_settled = true;
+                credential = watch.ok();
+            }
+            ended = async {
+                match credential.as_mut() {
+                    Some(w) => w.ended().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                sockets::count_close(CREDENTIAL_ENDED);
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: CREDENTIAL_ENDED,
+                        reason: ended.reason().into(),
+                    })))
+                    .await;
+                break;
             }
             // Shutting down: the gateway sees its upstream go and ends the subscriptions
             // with an error, so its clients resubscribe (through another replica).

@@ -15,6 +15,7 @@ mod integrators;
 mod robustness;
 mod sessions;
 mod sign_up_and_in;
+mod socket_lifetime;
 mod tokens;
 mod trading;
 mod websocket;

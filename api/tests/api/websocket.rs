@@ -7,14 +7,14 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 use crate::helpers::*;
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp) -> Socket {
+pub(crate) async fn connect(app: &TestApp) -> Socket {
     connect_to(&app.addr).await
 }
 
-async fn connect_to(addr: &str) -> Socket {
+pub(crate) async fn connect_to(addr: &str) -> Socket {
     let url = addr.replace("http://", "ws://") + "/graphql";
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert(
@@ -29,7 +29,7 @@ async fn connect_to(addr: &str) -> Socket {
     socket
 }
 
-async fn next_message(socket: &mut Socket) -> Message {
+pub(crate) async fn next_message(socket: &mut Socket) -> Message {
     tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
         .await
         .expect("a message within 10 s")
@@ -37,7 +37,7 @@ async fn next_message(socket: &mut Socket) -> Message {
         .expect("a valid frame")
 }
 
-async fn next_json(socket: &mut Socket) -> Value {
+pub(crate) async fn next_json(socket: &mut Socket) -> Value {
     loop {
         match next_message(socket).await {
             Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
@@ -47,7 +47,7 @@ async fn next_json(socket: &mut Socket) -> Value {
     }
 }
 
-async fn send(socket: &mut Socket, v: Value) {
+pub(crate) async fn send(socket: &mut Socket, v: Value) {
     socket.send(Message::text(v.to_string())).await.unwrap();
 }
 

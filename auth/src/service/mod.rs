@@ -1,7 +1,7 @@
 //! The auth use cases, one method each. Methods own their transaction and their span; they
 //! take the caller's [`Identity`] and [`RequestMeta`] explicitly and know nothing of GraphQL.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
@@ -16,6 +16,7 @@ use crate::{
         user::{normalize_display_name, normalize_key_name},
     },
     limits::LoginThrottle,
+    revocation::{REVOCATION_TOPIC, Revocation, RevocationList},
     store::{self, session_logs::SessionEvent},
 };
 
@@ -59,7 +60,24 @@ struct Inner {
     keys: KeySet,
     config: AuthConfig,
     throttle: LoginThrottle,
+    /// Sessions and keys revoked before their time; the edge refuses them.
+    revocations: Arc<RevocationList>,
+    /// Where revocations are announced to the other replicas, once set.
+    announcer: Announcer,
 }
+
+/// The bus revocations are published on (none until [`AuthService::announce_on`]).
+#[derive(Default)]
+struct Announcer(OnceLock<Arc<dyn bus::EventBus>>);
+
+impl std::fmt::Debug for Announcer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Announcer(..)")
+    }
+}
+
+/// The longest a revocation waits for the bus; the act itself has already succeeded.
+const ANNOUNCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A session token may do everything its user may.
 const SESSION_SCOPES: [Scope; 2] = [Scope::Read, Scope::Trade];
@@ -86,7 +104,42 @@ impl AuthService {
                 keys,
                 config,
                 throttle,
+                revocations: Arc::new(RevocationList::new()),
+                announcer: Announcer::default(),
             }),
+        }
+    }
+
+    /// Publishes every revocation on `bus` from now on, so the other replicas' edges learn
+    /// of it ([`crate::revocation`]). Set once, at start-up; a second call is ignored.
+    pub fn announce_on(&self, bus: Arc<dyn bus::EventBus>) {
+        let _ = self.inner.announcer.0.set(bus);
+    }
+
+    /// The revocations this service has made (and, in one process, the edge checks).
+    pub fn revocations(&self) -> &Arc<RevocationList> {
+        &self.inner.revocations
+    }
+
+    /// Records a revocation here at once and announces it to the other replicas. A bus
+    /// failure is logged, not returned: the act is committed, this replica already refuses
+    /// the credential, and the others refuse it when it expires or their key cache lapses.
+    async fn revoked(&self, revocation: Revocation) {
+        self.inner.revocations.apply(&revocation);
+        let Some(bus) = self.inner.announcer.0.get() else {
+            return;
+        };
+        let payload = match serde_json::to_vec(&revocation) {
+            Ok(p) => bytes::Bytes::from(p),
+            Err(e) => {
+                tracing::error!(error = %e, "encoding a revocation");
+                return;
+            }
+        };
+        match tokio::time::timeout(ANNOUNCE_TIMEOUT, bus.publish(REVOCATION_TOPIC, payload)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "announcing a revocation failed"),
+            Err(_) => tracing::warn!("announcing a revocation timed out"),
         }
     }
 
@@ -300,6 +353,11 @@ impl AuthService {
         .await?;
         txn.commit().await?;
         tracing::warn!(user_id = %stored.user_id, family_id = %stored.family_id, "refresh token reuse; family revoked");
+        self.revoked(Revocation::Sessions {
+            user_id: stored.user_id,
+            session_ids: vec![stored.family_id],
+        })
+        .await;
         Err(AuthError::InvalidRefreshToken)
     }
 
@@ -326,6 +384,13 @@ impl AuthService {
             .await?;
         }
         txn.commit().await?;
+        if revoked > 0 {
+            self.revoked(Revocation::Sessions {
+                user_id: stored.user_id,
+                session_ids: vec![stored.family_id],
+            })
+            .await;
+        }
         Ok(revoked > 0)
     }
 
@@ -374,6 +439,7 @@ impl AuthService {
         let now = Self::now();
         let txn = self.inner.db.begin().await?;
         store::users::set_password_hash(&txn, caller.user_id, &new_hash, now).await?;
+        let sessions = store::refresh_tokens::live_families(&txn, caller.user_id).await?;
         let revoked = store::refresh_tokens::revoke_user(&txn, caller.user_id, now).await?;
         store::session_logs::record(
             &txn,
@@ -385,6 +451,16 @@ impl AuthService {
         )
         .await?;
         txn.commit().await?;
+        // The session this was asked from ends too, even if its refresh token is gone.
+        let mut session_ids = sessions;
+        session_ids.extend(caller.session());
+        session_ids.sort();
+        session_ids.dedup();
+        self.revoked(Revocation::Sessions {
+            user_id: caller.user_id,
+            session_ids,
+        })
+        .await;
         Ok(())
     }
 
@@ -451,7 +527,8 @@ impl AuthService {
             return Err(AuthError::NotFound("API key"));
         };
         store::api_keys::revoke(&txn, id, now).await?;
-        if key.revoked_at.is_none() {
+        let newly_revoked = key.revoked_at.is_none();
+        if newly_revoked {
             store::session_logs::record(
                 &txn,
                 Some(caller.user_id),
@@ -466,6 +543,13 @@ impl AuthService {
             .await?
             .ok_or(AuthError::NotFound("API key"))?;
         txn.commit().await?;
+        if newly_revoked {
+            self.revoked(Revocation::ApiKey {
+                user_id: caller.user_id,
+                key_id: id,
+            })
+            .await;
+        }
         Ok(key)
     }
 
@@ -489,7 +573,11 @@ impl AuthService {
     /// Turns a bearer value (access token or API key) into an identity.
     pub async fn authenticate(&self, bearer: &str) -> Result<Identity, AuthError> {
         if !secrets::is_api_key(bearer) {
-            return self.inner.keys.verify(bearer);
+            let identity = self.inner.keys.verify(bearer)?;
+            if self.inner.revocations.is_revoked(&identity) {
+                return Err(AuthError::InvalidCredential);
+            }
+            return Ok(identity);
         }
         let db = &self.inner.db;
         let found = store::api_keys::find_by_hash(db, &secrets::hash(bearer))

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use entity::refresh_tokens;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::AuthError;
@@ -111,4 +113,23 @@ pub async fn revoke_user(
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// The sessions (families) of a user that still have an unrevoked token: what a password
+/// change ends.
+pub async fn live_families(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<Uuid>, AuthError> {
+    let mut families: Vec<Uuid> = refresh_tokens::Entity::find()
+        .select_only()
+        .column(refresh_tokens::Column::FamilyId)
+        .filter(refresh_tokens::Column::UserId.eq(user_id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    families.sort();
+    families.dedup();
+    Ok(families)
 }
