@@ -59,37 +59,26 @@ function serverEnv() {
   return env;
 }
 
-/**
- * Starts the server with an admin account; returns its URL, the admin's login and `stop`.
- * The web build must exist (`npm run build`). `args` go to `rialto serve` as well (e.g.
- * `['--access-token-ttl-secs', '5']`).
- */
-export async function startServer({ args = [] } = {}) {
-  if (!existsSync(join(webDir, 'dist', 'index.html'))) {
-    throw new Error('web/dist is missing: run `npm run build` first');
-  }
-  const dataDir = mkdtempSync(join(tmpdir(), 'rialto-e2e-'));
-  const admin = { email: 'admin@e2e.rialto.test', password: 'e2e admin keeps the books' };
-  const made = spawnSync(
-    bin,
-    [
-      'admin',
-      'create-user',
-      '--email',
-      admin.email,
-      '--password',
-      admin.password,
-      '--role',
-      'admin',
-      '--data-dir',
-      dataDir,
-    ],
-    { encoding: 'utf8', env: serverEnv() },
-  );
-  if (made.status !== 0) throw new Error(`creating the admin failed: ${made.stderr || made.error}`);
+/** Ends `child` (SIGTERM, then SIGKILL after 10 s) and waits for it. */
+async function terminate(child) {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      r();
+    }, 10_000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      r();
+    });
+  });
+}
+
+/** `rialto serve --demo` on `dataDir` and a free port, ready; its output goes to `log`. */
+async function serve(dataDir, args, log) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const log = [];
   const child = spawn(
     bin,
     [
@@ -113,22 +102,61 @@ export async function startServer({ args = [] } = {}) {
     child.kill('SIGKILL');
     throw new Error(`${e.message}\n${log.join('')}`);
   }
+  return { url, child };
+}
+
+/**
+ * Starts the server with an admin account; returns its URL, the admin's login and `stop`.
+ * The web build must exist (`npm run build`). `args` go to `rialto serve` as well (e.g.
+ * `['--access-token-ttl-secs', '5']`).
+ *
+ * `seedFirst`: serve the data directory once with the default options until the demo has
+ * listed its markets and funded its accounts, then restart it with `args`. The demo seeds
+ * through the API with one admin session that it does not renew, so a token lifetime
+ * shorter than the seeding (seconds, on a debug build) would leave no demo market; a venue
+ * whose operator shortens the lifetime later is what the story needs anyway.
+ */
+export async function startServer({ args = [], seedFirst = false } = {}) {
+  if (!existsSync(join(webDir, 'dist', 'index.html'))) {
+    throw new Error('web/dist is missing: run `npm run build` first');
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'rialto-e2e-'));
+  const admin = { email: 'admin@e2e.rialto.test', password: 'e2e admin keeps the books' };
+  const made = spawnSync(
+    bin,
+    [
+      'admin',
+      'create-user',
+      '--email',
+      admin.email,
+      '--password',
+      admin.password,
+      '--role',
+      'admin',
+      '--data-dir',
+      dataDir,
+    ],
+    { encoding: 'utf8', env: serverEnv() },
+  );
+  if (made.status !== 0) throw new Error(`creating the admin failed: ${made.stderr || made.error}`);
+  const log = [];
+  if (seedFirst) {
+    const first = await serve(dataDir, [], log);
+    try {
+      await until('the demo seeded', () => log.join('').includes('demo: market listed'), 120_000);
+    } catch (e) {
+      first.child.kill('SIGKILL');
+      throw new Error(`${e.message}\n${log.join('')}`);
+    }
+    await terminate(first.child);
+  }
+  const { url, child } = await serve(dataDir, args, log);
   return {
     url,
     admin,
     log,
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => {
-        const t = setTimeout(() => {
-          child.kill('SIGKILL');
-          r();
-        }, 10_000);
-        child.once('exit', () => {
-          clearTimeout(t);
-          r();
-        });
-      });
+      await terminate(child);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -55,6 +55,16 @@ describe('a trading screen open while 5-second access tokens expire', () => {
     expect(subscribed(server)).toBe(true);
     expect(server.count('MyOrders')).toBeGreaterThan(closes.length);
     expect(server.count('MyBalances')).toBeGreaterThan(closes.length);
+    // Each stream is the same subscription throughout (graphql-ws re-sends it with its id on
+    // each new socket): no renewal made a store unsubscribe and start over.
+    for (const field of FIELDS) {
+      const ids = new Set(
+        server.sockets
+          .flatMap((s) => s.subscribes.filter((x) => x.query.includes(field)))
+          .map((x) => x.id),
+      );
+      expect([field, ids.size]).toEqual([field, 1]);
+    }
 
     // And the streams carry what happens now: an order, a balance, a trade, the book.
     const s = server.last()!;

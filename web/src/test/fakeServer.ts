@@ -43,6 +43,8 @@ export interface ServerSocket {
   token: string | null | undefined;
   /** Live subscriptions by id: the document's text. */
   subscriptions: Map<string, string>;
+  /** Every subscribe message it received, in order: id and document. */
+  subscribes: { id: string; query: string }[];
   open: boolean;
   /** Whether the server acknowledged its connection_init. */
   acked: boolean;
@@ -104,6 +106,7 @@ export function fakeServer(opts: FakeServerOptions = {}) {
       this.server = {
         token: undefined,
         subscriptions: subs,
+        subscribes: [],
         open: true,
         acked: false,
         push(field, data) {
@@ -156,6 +159,7 @@ export function fakeServer(opts: FakeServerOptions = {}) {
         }
         case 'subscribe':
           s.subscriptions.set(m.id ?? '', String(m.payload?.query ?? ''));
+          s.subscribes.push({ id: m.id ?? '', query: String(m.payload?.query ?? '') });
           return;
         case 'complete':
           s.subscriptions.delete(m.id ?? '');
