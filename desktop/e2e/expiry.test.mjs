@@ -213,12 +213,26 @@ async function story() {
   await waitFor('the socket live', `return !!document.querySelector('.badge[data-state="live"]')`);
   await waitFor('our USD', `return !Number.isNaN(${cell('USD', 'available')})`);
 
-  // Everything the header shows from now on is recorded; the page is marked (gone on a reload).
+  // Everything the header shows from now on is recorded, and how each socket of the page
+  // closed (the close handler graphql-ws sets on every new socket is wrapped); the page is
+  // marked (gone on a reload).
   await app.execute(`
     const badge = document.querySelector('.badge');
     window.__e2eBadge = [badge.dataset.state];
     new MutationObserver(() => window.__e2eBadge.push(badge.dataset.state))
       .observe(badge, { attributes: true, attributeFilter: ['data-state'] });
+    window.__e2eCloses = [];
+    const onclose = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onclose');
+    Object.defineProperty(WebSocket.prototype, 'onclose', {
+      configurable: true,
+      get: onclose.get,
+      set(fn) {
+        onclose.set.call(this, fn && ((e) => {
+          window.__e2eCloses.push({ code: e.code, reason: e.reason, at: Date.now() });
+          return fn.call(this, e);
+        }));
+      },
+    });
     window.__e2eSamePage = true;`);
   const closesAtStart = await metric(CLOSES, { code: '4403' });
   const renewalsAtStart = await renewals();
@@ -293,10 +307,20 @@ async function story() {
   assert.equal(await app.execute('return location.pathname'), '/trade/ACME-USD');
   assert.equal(await app.execute('return window.__e2eSamePage === true'), true, 'no reload');
   const shown = await app.execute('return window.__e2eBadge');
-  assert.deepEqual([...new Set(shown)], ['live'], `the header showed ${shown.join(' → ')}`);
-  // Each close was a quiet renewal of the page's socket (the header's own count).
+  const pageCloses = await app.execute('return window.__e2eCloses');
+  assert.deepEqual(
+    [...new Set(shown)],
+    ['live'],
+    `the header showed ${shown.join(' → ')}; the page's sockets closed ${JSON.stringify(pageCloses)}`,
+  );
+  // Each close was a quiet renewal of the page's one socket (the header's own count), and
+  // the page saw them as 4403.
   const renewed = (await renewals()) - renewalsAtStart;
   const closed = await closedSince();
   assert.ok(closed >= 4 && renewed >= closed - 1, `4403 closes ${closed}, renewals ${renewed}`);
+  assert.ok(
+    pageCloses.length >= closed - 1 && pageCloses.every((c) => c.code === 4403),
+    JSON.stringify(pageCloses),
+  );
   writeFileSync(join(artifacts, 'trade-after-expiries.png'), await app.screenshot());
 }

@@ -57,6 +57,28 @@ function saysUnauthenticated(errors: unknown): boolean {
   );
 }
 
+/**
+ * The platform's WebSocket, with one terminal event per socket: `close`. graphql-ws keeps
+ * one set of listeners for all its sockets and takes an `error` as the end of the socket
+ * it is waiting on. WebKitGTK (the desktop app) fires `error` just before `close` when the
+ * server closes with 4403, so graphql-ws ended the socket twice: it reconnected after a
+ * backoff, then opened a second socket and lost track of it (seen in the desktop e2e).
+ * Every `error` is followed by `close` (the WebSocket standard), so `error`s are dropped.
+ */
+export function closeOnlyWebSocket(Impl: typeof WebSocket): typeof WebSocket {
+  return class CloseOnly extends Impl {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      // Not passed on: the `close` that follows ends the socket.
+      Object.defineProperty(this, 'onerror', {
+        configurable: true,
+        get: () => null,
+        set: () => {},
+      });
+    }
+  };
+}
+
 /** What the client needs from the session (see auth.ts). */
 export interface ApiAuth {
   /** The current access token, or null when signed out. */
@@ -210,9 +232,11 @@ export function createApi(auth: ApiAuth, opts: ApiOptions = {}) {
     ws.terminate();
   }
 
+  const platformSocket = (opts.webSocketImpl ?? globalThis.WebSocket) as
+    typeof WebSocket | undefined;
   const ws: WsClient = createWsClient({
     url: urls.ws,
-    webSocketImpl: opts.webSocketImpl,
+    webSocketImpl: platformSocket ? closeOnlyWebSocket(platformSocket) : undefined,
     lazy: false,
     retryAttempts: Infinity,
     shouldRetry: () => true,

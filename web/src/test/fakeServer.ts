@@ -65,6 +65,11 @@ export interface FakeServerOptions {
   closeAtExpiry?: boolean;
   /** Whether a connection_init's token is accepted (default: not expired by `exp`). */
   accepts?: (token: string | null) => boolean;
+  /**
+   * Fire `error` just before `close` when the server closes a socket, as WebKitGTK (the
+   * desktop app's webview) does for a 4403.
+   */
+  errorBeforeClose?: boolean;
 }
 
 type Handler = (variables: Record<string, unknown>, token: string | null) => unknown;
@@ -102,7 +107,8 @@ export function fakeServer(opts: FakeServerOptions = {}) {
       const matching = (field: string) =>
         [...subs].filter(([, q]) => q.includes(field)).map(([id]) => id);
       const deliver = (m: Parameters<FakeWebSocket['deliver']>[0]) => this.deliver(m);
-      const shut = (code: number, reason: string) => this.shut(code, reason);
+      const shut = (code: number, reason: string, errorFirst?: boolean) =>
+        this.shut(code, reason, errorFirst);
       this.server = {
         token: undefined,
         subscriptions: subs,
@@ -124,7 +130,7 @@ export function fakeServer(opts: FakeServerOptions = {}) {
             deliver({ id, type: 'error', payload: errors });
           }
         },
-        close: shut,
+        close: (code, reason) => shut(code, reason, opts.errorBeforeClose),
       };
       sockets.push(this.server);
       setTimeout(() => {
@@ -144,13 +150,13 @@ export function fakeServer(opts: FakeServerOptions = {}) {
           const token = typeof auth === 'string' ? auth.replace(/^Bearer /, '') : null;
           s.token = token;
           setTimeout(() => {
-            if (!accepts(token)) return this.shut(4403, 'Forbidden');
+            if (!accepts(token)) return this.shut(4403, 'Forbidden', opts.errorBeforeClose);
             this.server.acked = true;
             this.deliver({ type: 'connection_ack' });
             const exp = token ? expOf(token) : null;
             if (opts.closeAtExpiry && exp !== null) {
               this.expiry = setTimeout(
-                () => this.shut(4403, 'credential expired'),
+                () => this.shut(4403, 'credential expired', opts.errorBeforeClose),
                 Math.max(0, exp * 1000 - Date.now()),
               );
             }
@@ -179,13 +185,15 @@ export function fakeServer(opts: FakeServerOptions = {}) {
       this.onmessage?.({ data: JSON.stringify(m) });
     }
 
-    private shut(code: number, reason: string) {
+    private shut(code: number, reason: string, errorFirst = false) {
       if (this.readyState >= 2) return;
       this.readyState = 3;
       this.server.open = false;
       this.server.closed = { code, reason };
       if (this.expiry !== null) clearTimeout(this.expiry);
-      setTimeout(() => this.onclose?.({ code, reason, wasClean: true }), 0);
+      // WebKitGTK's `error` comes a task (about 2 ms) before its `close`.
+      if (errorFirst) setTimeout(() => this.onerror?.({ type: 'error', target: this }), 0);
+      setTimeout(() => this.onclose?.({ code, reason, wasClean: true }), errorFirst ? 2 : 0);
     }
   }
 
