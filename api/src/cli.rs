@@ -37,7 +37,8 @@ pub enum Command {
     /// or on DATABASE_URL when set. Serves GraphQL (GraphiQL in a browser) at /graphql.
     Serve(ServeArgs),
     /// Run the auth subgraph alone (distributed mode): needs DATABASE_URL and
-    /// RIALTO_JWT_SIGNING_KEY; RIALTO_INTERNAL_SECRET to trust the gateway.
+    /// RIALTO_JWT_SIGNING_KEY; RIALTO_INTERNAL_SECRET to trust the gateway; REDIS_URL to
+    /// share the login limits between replicas.
     Auth(AuthArgs),
     /// Run the brain subgraph alone (distributed mode): markets, balances, orders and market
     /// data; needs DATABASE_URL and REDIS_URL (shared with the matcher), and
@@ -106,6 +107,10 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub announce: AnnounceArgs,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub db: DbArgs,
 
     #[command(flatten)]
@@ -132,6 +137,32 @@ pub struct ServeArgs {
     /// The web app's build (`npm --prefix web run build` makes `web/dist`), served at `/`.
     #[arg(long = "web-dir", env = "RIALTO_WEB_DIR", default_value = "web/dist")]
     pub web_dir: PathBuf,
+}
+
+/// How a server tells who started it where it listens.
+#[derive(Debug, Clone, Args)]
+pub struct AnnounceArgs {
+    /// Once listening, write the bound address (`127.0.0.1:43817` and a newline) to this
+    /// file: with `--listen 127.0.0.1:0` the system picks a free port, and a supervisor or a
+    /// test reads it here instead of guessing a free port beforehand.
+    #[arg(long = "address-file", env = "RIALTO_ADDRESS_FILE")]
+    pub address_file: Option<PathBuf>,
+}
+
+impl AnnounceArgs {
+    /// Writes `addr` to the address file, if one was asked for: to a temporary file beside
+    /// it, then renamed, so a reader never sees half a line.
+    fn announce(&self, addr: SocketAddr) -> anyhow::Result<()> {
+        let Some(path) = &self.address_file else {
+            return Ok(());
+        };
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        std::fs::write(&partial, format!("{addr}\n"))
+            .and_then(|()| std::fs::rename(&partial, path))
+            .with_context(|| format!("writing the address file {}", path.display()))
+    }
 }
 
 /// Options of `rialto matcher`.
@@ -188,6 +219,10 @@ pub struct BrainArgs {
 
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub announce: AnnounceArgs,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub service: ServiceArgs,
 
     #[command(flatten)]
@@ -225,6 +260,10 @@ pub struct GatewayArgs {
     /// Address to listen on.
     #[arg(long, env = "RIALTO_LISTEN", default_value = "127.0.0.1:4000")]
     pub listen: SocketAddr,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub announce: AnnounceArgs,
 
     /// A subgraph, `name=URL` (repeatable; order is preference). The one named `auth`
     /// also checks credentials.
@@ -320,6 +359,23 @@ pub struct AuthArgs {
     /// Address to listen on.
     #[arg(long, env = "RIALTO_LISTEN", default_value = "127.0.0.1:4001")]
     pub listen: SocketAddr,
+
+    /// Redis where the login and sign-up limits are counted, so every replica shares them
+    /// (while it fails, each replica counts alone); in process when unset.
+    #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key (the deployment's, shared with brain and the matcher).
+    #[arg(
+        long = "redis-prefix",
+        env = "RIALTO_REDIS_PREFIX",
+        default_value = "rialto:"
+    )]
+    pub redis_prefix: String,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub announce: AnnounceArgs,
 
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -421,6 +477,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 app.start_demo().await?;
             }
             tracing::info!(%addr, "Rialto is up: GraphiQL at http://{addr}/graphql");
+            args.announce.announce(addr)?;
             app.run_until(shutdown_signal()).await
         }
         Command::Auth(args) => {
@@ -436,11 +493,18 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                     internal_secret: args.service.internal_secret,
                 },
                 limits: Limits::default(),
-                trading: TradingConfig::default(),
+                // Only its Redis: the auth subgraph runs no matcher and carries no events.
+                trading: TradingConfig {
+                    redis_url: args.redis_url,
+                    redis_prefix: args.redis_prefix,
+                    ..TradingConfig::default()
+                },
                 extra_subgraphs: Vec::new(),
             })
             .await?;
-            tracing::info!(addr = %app.local_addr()?, "auth service up");
+            let addr = app.local_addr()?;
+            tracing::info!(%addr, "auth service up");
+            args.announce.announce(addr)?;
             app.run_until(shutdown_signal()).await
         }
         Command::Brain(args) => {
@@ -454,7 +518,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 http: args.http,
             })
             .await?;
-            tracing::info!(addr = %app.local_addr()?, "brain service up");
+            let addr = app.local_addr()?;
+            tracing::info!(%addr, "brain service up");
+            args.announce.announce(addr)?;
             app.run_until(shutdown_signal()).await
         }
         Command::Gateway(args) => {
@@ -474,7 +540,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             })
             .await?
             .with_web(args.web_dir);
-            tracing::info!(addr = %app.local_addr()?, "gateway up");
+            let addr = app.local_addr()?;
+            tracing::info!(%addr, "gateway up");
+            args.announce.announce(addr)?;
             app.run_until(shutdown_signal()).await
         }
         Command::Supergraph(args) => {

@@ -61,6 +61,23 @@ pub struct Limits {
     /// Deepest syntactic nesting the parser follows.
     #[arg(long = "max-nesting", env = "RIALTO_MAX_NESTING", default_value_t = 64)]
     pub max_nesting: usize,
+    /// Most root mutation fields in one operation (aliases included): each is a separate
+    /// act, charged one request each by the rate limiter.
+    #[arg(
+        long = "max-root-mutations",
+        env = "RIALTO_MAX_ROOT_MUTATIONS",
+        default_value_t = 10
+    )]
+    pub max_root_mutations: usize,
+    /// Highest complexity of one operation: each field counts once per item of the lists
+    /// around it, a list counting as many items as its `first`, `last`, `limit` or `depth`
+    /// argument asks for (or its default), and as 10 when it has none.
+    #[arg(
+        long = "max-complexity",
+        env = "RIALTO_MAX_COMPLEXITY",
+        default_value_t = 50_000
+    )]
+    pub max_complexity: u64,
 }
 
 impl Default for Limits {
@@ -71,6 +88,8 @@ impl Default for Limits {
             max_fields: 1_000,
             max_tokens: 15_000,
             max_nesting: 64,
+            max_root_mutations: 10,
+            max_complexity: 50_000,
         }
     }
 }
@@ -154,6 +173,8 @@ pub struct Prepared {
     operation_name: Option<String>,
     document: Valid<ExecutableDocument>,
     plan: QueryPlan,
+    /// Root mutation fields, aliases included (0 for a query or subscription).
+    mutations: usize,
 }
 
 impl Prepared {
@@ -173,6 +194,11 @@ impl Prepared {
     /// The operation's name, if it has one.
     pub fn name(&self) -> Option<&str> {
         self.operation().name.as_deref()
+    }
+
+    /// What the rate limiter charges for it: one, or one per root mutation field.
+    pub fn cost(&self) -> usize {
+        self.mutations.max(1)
     }
 }
 
@@ -263,10 +289,16 @@ impl Gateway {
             )
         })?;
         let stats = Stats::of(&document, &operation.selection_set);
+        let mutations = if operation.operation_type == OperationType::Mutation {
+            root_fields(&document, &operation.selection_set, 0)
+        } else {
+            0
+        };
         for (used, allowed, verb, noun) in [
             (stats.depth, limits.max_depth, "is", "levels deep"),
             (stats.aliases, limits.max_aliases, "uses", "aliases"),
             (stats.fields, limits.max_fields, "selects", "fields"),
+            (mutations, limits.max_root_mutations, "runs", "mutations"),
         ] {
             if used > allowed {
                 return Err(GraphQLResponse::request_error(
@@ -301,16 +333,19 @@ impl Gateway {
             operation_name: operation_name.map(str::to_string),
             plan,
             document,
+            mutations,
         })
     }
 
+    /// Coerces the variables and checks the operation's complexity with them (list sizes
+    /// often come from variables, so it is measured per request, not once per text).
     fn coerce(
         &self,
         prepared: &Prepared,
         variables: Option<&JsonMap>,
     ) -> Result<Valid<JsonMap>, GraphQLResponse> {
         let empty = JsonMap::new();
-        apollo_compiler::request::coerce_variable_values(
+        let coerced = apollo_compiler::request::coerce_variable_values(
             self.supergraph.api_schema(),
             prepared.operation(),
             variables.unwrap_or(&empty),
@@ -321,7 +356,26 @@ impl Gateway {
                 ErrorCode::BadUserInput,
             )],
             data: None,
-        })
+        })?;
+        let allowed = self.config.limits.max_complexity;
+        let complexity = complexity(
+            &prepared.document,
+            &prepared.operation().selection_set,
+            &coerced,
+            None,
+            0,
+        );
+        if complexity > allowed {
+            return Err(GraphQLResponse::request_error(
+                format!(
+                    "the operation's complexity is {complexity}; at most {allowed} is allowed \
+                     (a field counts once per item of the lists around it: ask for fewer items \
+                     or split the operation)"
+                ),
+                ErrorCode::BadUserInput,
+            ));
+        }
+        Ok(coerced)
     }
 
     /// Runs a query or mutation (a subscription is refused here: use [`Self::subscribe`]).
@@ -555,6 +609,101 @@ fn measure(
         total.fields = total.fields.saturating_add(s.fields);
     }
     total
+}
+
+/// Root fields of a selection set, through fragments (what a mutation runs, one act each).
+fn root_fields(doc: &ExecutableDocument, set: &SelectionSet, guard: usize) -> usize {
+    if guard > 64 {
+        return 0;
+    }
+    set.selections
+        .iter()
+        .map(|sel| match sel {
+            Selection::Field(f) => usize::from(f.name.as_str() != "__typename"),
+            Selection::InlineFragment(fr) => root_fields(doc, &fr.selection_set, guard + 1),
+            Selection::FragmentSpread(sp) => doc
+                .fragments
+                .get(&sp.fragment_name)
+                .map_or(0, |f| root_fields(doc, &f.selection_set, guard + 1)),
+        })
+        .sum()
+}
+
+/// Items a list field without a size argument is counted as.
+const DEFAULT_LIST_SIZE: u64 = 10;
+
+/// The arguments that say how many items a list holds.
+const SIZE_ARGUMENTS: [&str; 4] = ["first", "last", "limit", "depth"];
+
+/// The operation's complexity: each field counts once per item of the lists around it. A
+/// list field counts as many items as its own size argument asks for; an object field's
+/// size argument (a connection's `first`, `orderBook(depth:)`) sizes the lists directly
+/// inside it; any other list counts as [`DEFAULT_LIST_SIZE`]. Saturating, so a hostile
+/// operation cannot overflow its way under the limit.
+fn complexity(
+    doc: &ExecutableDocument,
+    set: &SelectionSet,
+    variables: &JsonMap,
+    inherited: Option<u64>,
+    guard: usize,
+) -> u64 {
+    if guard > 64 {
+        return u64::MAX; // validation and the depth limit stop this long before
+    }
+    set.selections.iter().fold(0u64, |total, sel| {
+        let cost = match sel {
+            // Introspection has its own bound (apollo-compiler's depth check), and the
+            // standard introspection query must pass whatever this limit is.
+            Selection::Field(f) if f.name.as_str().starts_with("__") => 1,
+            Selection::Field(f) => {
+                let own = size_argument(f, variables);
+                let is_list = f.definition.ty.is_list();
+                let items = if is_list {
+                    own.or(inherited).unwrap_or(DEFAULT_LIST_SIZE)
+                } else {
+                    1
+                };
+                let pass_on = if is_list { None } else { own };
+                let inner = complexity(doc, &f.selection_set, variables, pass_on, guard + 1);
+                1u64.saturating_add(items.saturating_mul(inner))
+            }
+            Selection::InlineFragment(fr) => {
+                complexity(doc, &fr.selection_set, variables, inherited, guard + 1)
+            }
+            Selection::FragmentSpread(sp) => doc.fragments.get(&sp.fragment_name).map_or(0, |fr| {
+                complexity(doc, &fr.selection_set, variables, inherited, guard + 1)
+            }),
+        };
+        total.saturating_add(cost)
+    })
+}
+
+/// The value of a field's size argument (given, from a variable, or the schema's default).
+fn size_argument(field: &apollo_compiler::executable::Field, variables: &JsonMap) -> Option<u64> {
+    use apollo_compiler::ast::Value;
+    SIZE_ARGUMENTS.iter().find_map(|name| {
+        let given = field
+            .arguments
+            .iter()
+            .find(|a| a.name.as_str() == *name)
+            .map(|a| a.value.clone());
+        let value = given.or_else(|| {
+            field
+                .definition
+                .arguments
+                .iter()
+                .find(|a| a.name.as_str() == *name)
+                .and_then(|a| a.default_value.clone())
+        })?;
+        match value.as_ref() {
+            Value::Int(i) => i.try_to_i32().ok().and_then(|v| u64::try_from(v).ok()),
+            Value::Variable(var) => variables
+                .get(var.as_str())
+                .and_then(JsonValue::as_i64)
+                .and_then(|v| u64::try_from(v).ok()),
+            _ => None,
+        }
+    })
 }
 
 fn has_introspection(doc: &ExecutableDocument, set: &SelectionSet, seen: &mut Vec<Name>) -> bool {

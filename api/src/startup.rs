@@ -87,7 +87,8 @@ pub struct AppConfig {
 /// Where trading's events and cache live, and whether this process runs the matcher.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TradingConfig {
-    /// Redis for the event bus and cache (distributed mode); in process when unset.
+    /// Redis for the event bus and cache (distributed mode), where the login and sign-up
+    /// limits are counted too (shared by every replica); in process when unset.
     #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key and channel, so deployments can share a Redis.
@@ -225,17 +226,47 @@ impl Application {
         }
         let keys = load_keys(&config.auth, key_dir)?;
         tracing::info!(kid = keys.signing_kid(), "access tokens signed with EdDSA");
-        let auth = AuthService::new(conn.clone(), keys, config.auth.clone());
+        // The bus and cache of `rialto serve`: in process, or Redis when configured.
+        let trading = match &config.role {
+            Role::All => Some(config.trading.connect().await?),
+            Role::AuthSubgraph { .. } => None,
+        };
+        // Login and sign-up limits count in Redis when it is configured, so every replica
+        // shares them (each falls back to counting alone while Redis fails); else in process.
+        let limits: Option<Arc<dyn bus::Cache>> = match (&config.trading.redis_url, &trading) {
+            (None, _) => None,
+            (Some(_), Some((_, cache))) => Some(cache.clone()),
+            (Some(url), None) => Some(Arc::new(
+                bus::RedisCache::connect(
+                    url,
+                    &bus::RedisOptions::new(&config.trading.redis_prefix),
+                )
+                .await
+                .context("connect to REDIS_URL")?,
+            )),
+        };
+        let auth = match limits {
+            Some(shared) => {
+                AuthService::new_shared(conn.clone(), keys, config.auth.clone(), shared)
+            }
+            None => AuthService::new(conn.clone(), keys, config.auth.clone()),
+        };
+        // `rialto auth` with Redis announces its revocations there, so every gateway replica
+        // closes a logged-out session's or a revoked key's sockets at once.
+        if let (Role::AuthSubgraph { .. }, Some(url)) = (&config.role, &config.trading.redis_url) {
+            let bus =
+                bus::RedisBus::connect(url, &bus::RedisOptions::new(&config.trading.redis_prefix))
+                    .await
+                    .context("connect to REDIS_URL")?;
+            auth.announce_on(Arc::new(bus));
+        }
 
         let mut matcher = None;
-        let mut trading = None;
         let (endpoint, supergraph) = match &config.role {
             Role::All => {
-                // The bus and cache: in process, or Redis when configured. The matcher runs
-                // beside the gateway (unless told not to) and shares the bus with brain
-                // (wake-ups one way, events the other).
-                let (bus, cache) = config.trading.connect().await?;
-                trading = Some((bus.clone(), cache.clone()));
+                // The matcher runs beside the gateway (unless told not to) and shares the
+                // bus with brain (wake-ups one way, events the other).
+                let (bus, cache) = trading.clone().context("the bus and cache of serve")?;
                 // Revocations are announced on the bus; with Redis, other replicas' too.
                 auth.announce_on(bus.clone());
                 if config.trading.redis_url.is_some() {

@@ -1,6 +1,6 @@
 //! Logging and metrics set-up, once per process.
 
-use std::sync::OnceLock;
+use std::{io::IsTerminal, sync::OnceLock};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
@@ -21,7 +21,12 @@ pub fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
-        LogFormat::Text => registry.with(fmt::layer().with_target(false)).try_init(),
+        LogFormat::Text => registry
+            .with(fmt::layer().with_target(false).with_ansi(colour(
+                std::io::stdout().is_terminal(),
+                std::env::var_os("NO_COLOR"),
+            )))
+            .try_init(),
         LogFormat::Json => registry
             .with(
                 fmt::layer()
@@ -31,6 +36,13 @@ pub fn init_logging(format: LogFormat) {
             )
             .try_init(),
     };
+}
+
+/// Whether text log lines carry colour: only on a terminal (lines that go to a file or a
+/// pipe stay plain text for whoever reads them), and never when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>).
+fn colour(stdout_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stdout_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// The process's Prometheus recorder, installed on first use (tests build many apps in one
@@ -54,4 +66,18 @@ pub fn metrics_handle() -> PrometheusHandle {
             }
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_against_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())));
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None));
+        assert!(!colour(false, Some("".into())));
+    }
 }

@@ -205,12 +205,22 @@ pub async fn serve(
         .or_else(|| payload.get("Authorization"))
         .and_then(|v| v.as_str())
         .map(str::to_string);
+    // The address's budget before the credential is looked at (as for HTTP).
+    if state.limiter.admit(&meta, 1).is_err()
+        || (state.authenticator.needs_lookup(authorization.as_deref())
+            && state.limiter.lookup(&meta).is_err())
+    {
+        out.close(TOO_MANY, "Too many requests from this address; retry later");
+        return shut(out, writer).await;
+    }
     let caller = match state
         .authenticator
         .authenticate(authorization.as_deref())
         .await
     {
         Ok(Caller::Rejected) => {
+            // Counted against the address like a refused credential on HTTP.
+            let _ = state.limiter.charge(&Caller::Rejected, &meta, 1);
             out.close(CREDENTIAL_ENDED, "Forbidden: invalid or expired credential");
             return shut(out, writer).await;
         }
@@ -253,6 +263,14 @@ pub async fn serve(
     // 2. operations.
     let mut active: HashMap<String, AbortHandle> = HashMap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+    let conn = Conn {
+        gateway: gateway.clone(),
+        session,
+        context: context.clone(),
+        limiter: state.limiter.clone(),
+        out: out.clone(),
+        done: done_tx,
+    };
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     // An API key is asked about again as often as the edge's key cache lapses, so a key
@@ -311,27 +329,7 @@ pub async fn serve(
                             out.close(TOO_MANY, "Too many subscriptions on this socket");
                             break;
                         }
-                        if let Err(wait) = state.limiter.check(&context.caller, &context.meta) {
-                            let secs = wait.as_secs().max(1);
-                            let mut r = GraphQLResponse::request_error(
-                                format!("too many requests; retry in {secs} s"),
-                                ErrorCode::RateLimited,
-                            );
-                            if let Some(ext) = r.errors[0].get_mut("extensions").and_then(JsonValue::as_object_mut) {
-                                ext.insert("retryAfter", JsonValue::from(secs));
-                            }
-                            out.json(serde_json::json!({ "id": id, "type": "error", "payload": errors_of(&r) }));
-                            continue;
-                        }
-                        let task = tokio::spawn(operation(
-                            id.clone(),
-                            *payload,
-                            gateway.clone(),
-                            session.clone(),
-                            context.clone(),
-                            out.clone(),
-                            done_tx.clone(),
-                        ));
+                        let task = tokio::spawn(operation(id.clone(), *payload, conn.clone()));
                         active.insert(id, task.abort_handle());
                     }
                     Err(_) => {
@@ -375,6 +373,8 @@ pub async fn serve(
     for (_, task) in active.drain() {
         task.abort();
     }
+    // Every sender of the outbox must go for the writer to finish.
+    drop(conn);
     shut(out, writer).await;
 }
 
@@ -394,16 +394,27 @@ impl Drop for OpenSocket {
     }
 }
 
-/// One `subscribe`: a query or mutation answered once, or a subscription streamed.
-async fn operation(
-    id: String,
-    request: GraphQLRequest,
+/// What every operation of one socket shares.
+#[derive(Clone)]
+struct Conn {
     gateway: Arc<Gateway>,
     session: Arc<dyn crate::execute::SubscriptionSession>,
     context: Arc<RequestContext>,
+    limiter: Arc<crate::http::RequestLimiter>,
     out: Outbox,
     done: mpsc::UnboundedSender<String>,
-) {
+}
+
+/// One `subscribe`: a query or mutation answered once, or a subscription streamed.
+async fn operation(id: String, request: GraphQLRequest, conn: Conn) {
+    let Conn {
+        gateway,
+        session,
+        context,
+        limiter,
+        out,
+        done,
+    } = conn;
     let finish = |out: &Outbox, msg: serde_json::Value| out.json(msg);
     let label = crate::http::operation_label(request.operation_name.as_deref());
     metrics::counter!("rialto_graphql_requests_total", "operation" => label).increment(1);
@@ -418,6 +429,26 @@ async fn operation(
             return;
         }
     };
+    // Charged like an HTTP request: one, or one per root mutation field.
+    if let Err(wait) = limiter.charge(&context.caller, &context.meta, prepared.cost()) {
+        let secs = wait.as_secs().max(1);
+        let mut r = GraphQLResponse::request_error(
+            format!("too many requests; retry in {secs} s"),
+            ErrorCode::RateLimited,
+        );
+        if let Some(ext) = r.errors[0]
+            .get_mut("extensions")
+            .and_then(JsonValue::as_object_mut)
+        {
+            ext.insert("retryAfter", JsonValue::from(secs));
+        }
+        finish(
+            &out,
+            serde_json::json!({ "id": id, "type": "error", "payload": errors_of(&r) }),
+        );
+        let _ = done.send(id);
+        return;
+    }
     let variables: Option<JsonMap> = request.variables;
     if prepared.kind() != OperationType::Subscription {
         let response = gateway

@@ -180,7 +180,7 @@ impl KeySet {
     pub fn load_or_create(dir: &Path, issuer: &str, audience: &str) -> anyhow::Result<Self> {
         let signing_path = dir.join("signing.pem");
         if !signing_path.exists() {
-            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+            private_dir(dir)?;
             write_private(&signing_path, &private_pem(&generate_key())?)?;
             tracing::info!(path = %signing_path.display(), "generated a new JWT signing key");
         }
@@ -203,6 +203,7 @@ impl KeySet {
         let old = SigningKey::from_pkcs8_pem(old.trim())
             .map_err(|e| anyhow::anyhow!("bad signing key: {e}"))?;
         let retired_dir = dir.join("retired");
+        private_dir(dir)?;
         std::fs::create_dir_all(&retired_dir)?;
         let name = format!(
             "{}-{}.pem",
@@ -390,14 +391,65 @@ fn verify_token<'k>(
     })
 }
 
-fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
-    std::fs::write(path, pem).with_context(|| format!("write {}", path.display()))?;
+/// Creates `dir` (and its parents) for private keys: mode 0700 on Unix, tightened if it
+/// already exists, so no other local user can list or read the keys.
+fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder
+            .create(dir)
+            .with_context(|| format!("create {}", dir.display()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restrict {}", dir.display()))?;
     }
+    #[cfg(not(unix))]
+    builder
+        .create(dir)
+        .with_context(|| format!("create {}", dir.display()))?;
     Ok(())
+}
+
+/// Writes a private key to `path`, replacing any file there. The key goes into a new file
+/// created with mode 0600 (Unix), so it is never readable by others, not even for an
+/// instant; it is flushed to disk, then renamed over `path`, so a crash leaves either the
+/// old key or the new one, never half of one.
+fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("key.pem");
+    let temporary = dir.join(format!(".{name}.{}.tmp", Uuid::new_v4().simple()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = (|| {
+        let mut file = options
+            .open(&temporary)
+            .with_context(|| format!("create {}", temporary.display()))?;
+        file.write_all(pem.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+            .with_context(|| format!("move the new key to {}", path.display()))?;
+        // The rename itself survives a crash once the directory is flushed.
+        #[cfg(unix)]
+        std::fs::File::open(dir)?.sync_all()?;
+        anyhow::Ok(())
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.with_context(|| format!("write {}", path.display()))
 }
 
 /// Retired key files younger than [`RETIRED_KEY_KEEP`]; older ones are deleted.
@@ -496,6 +548,33 @@ mod tests {
             "a retired key still verifies"
         );
         assert_eq!(after.jwks()["keys"].as_array().unwrap().len(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_generated_signing_key_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().join("keys");
+        KeySet::load_or_create(&dir, "rialto", "rialto-api").unwrap();
+        assert_eq!(mode(&dir.join("signing.pem")), 0o600);
+        assert_eq!(mode(&dir), 0o700, "nobody else may list the key directory");
+
+        // A directory left open by an older version is closed; a rotated key is 0600 too,
+        // and no temporary file is left behind.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        KeySet::rotate_dir(&dir).unwrap();
+        assert_eq!(mode(&dir.join("signing.pem")), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| n == "signing.pem" || n == "retired"),
+            "{names:?}"
+        );
     }
 
     #[test]

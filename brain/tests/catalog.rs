@@ -231,6 +231,8 @@ async fn a_duplicate_asset_or_market_is_a_conflict_and_bad_asset_fields_are_bad_
             ("TOOLONGSYMBOL", "x", "cash", 2),
             ("EUR", "", "cash", 2),
             ("EUR", "x", "c a s h", 2),
+            ("EUR", "x", "cash", 9),
+            ("EUR", "x", "cash", 18),
             ("EUR", "x", "cash", 19),
             ("EUR", "x", "cash", -1),
         ] {
@@ -437,6 +439,68 @@ async fn a_credit_shows_in_my_balances_and_the_ledger_sums_to_zero() {
     .await;
 }
 
+/// An asset's supply (all it ever issued, to anyone) never passes the largest amount, so no
+/// balance and no sum of balances can overflow later, however it is traded; credits racing
+/// for the last of the room are serialised.
+#[tokio::test]
+async fn an_asset_never_issues_more_than_an_amount_can_hold() {
+    each_backend(|env| async move {
+        let admin = session(Role::Admin);
+        list_assets(&env, &admin).await;
+        let (whale, minnow) = (session(Role::Trader), session(Role::Trader));
+        // USD has 2 decimals: at most 92233720368547758.07 can ever exist.
+        ok(
+            &env,
+            &admin,
+            CREDIT,
+            json!({ "user": whale.user_id, "asset": "USD", "amount": "92233720368547700" }),
+        )
+        .await;
+        let before = footprint(&env.db).await;
+        let resp = exec(
+            &env,
+            Caller::Known(admin.clone()),
+            CREDIT,
+            json!({ "user": minnow.user_id, "asset": "USD", "amount": "58.08" }),
+        )
+        .await;
+        assert_eq!(code(&resp), "BAD_USER_INPUT", "{resp:#}");
+        let message = resp["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("at most 92233720368547758.07 USD")
+                && message.contains("92233720368547700 is issued already"),
+            "{message}"
+        );
+        assert_eq!(footprint(&env.db).await, before);
+
+        // Ten credits of 10 race for the 58.07 left: five fit, five are refused.
+        let race = (0..10).map(|_| {
+            exec(
+                &env,
+                Caller::Known(admin.clone()),
+                CREDIT,
+                json!({ "user": minnow.user_id, "asset": "USD", "amount": "10" }),
+            )
+        });
+        let answers = futures_util::future::join_all(race).await;
+        let refused: Vec<&Value> = answers
+            .iter()
+            .filter(|r| r.get("errors").is_some())
+            .collect();
+        assert_eq!(refused.len(), 5, "{answers:#?}");
+        assert!(
+            refused.iter().all(|r| code(r) == "BAD_USER_INPUT"),
+            "{refused:#?}"
+        );
+        let mine = ok(&env, &minnow, MY_BALANCES, json!({})).await;
+        assert_eq!(mine["myBalances"][0]["available"], "50");
+        // Every sum the audit makes fits.
+        let report = brain::audit::run(&env.db).await.unwrap();
+        assert!(report.violations.is_empty(), "{report}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn bad_credits_are_refused_and_change_nothing() {
     each_backend(|env| async move {
@@ -463,15 +527,15 @@ async fn bad_credits_are_refused_and_change_nothing() {
         assert_eq!(footprint(&env.db).await, before);
 
         // A balance that would no longer fit in 64 bits is refused too, not wrapped (nor
-        // turned into a float by SQLite).
+        // turned into a float by SQLite): the asset's whole supply is bounded by that.
         let rich = session(Role::Trader);
-        ok(&env, &admin, CREDIT, json!({ "user": rich.user_id, "asset": "USD", "amount": "92233720368547758.07" })).await;
+        ok(&env, &admin, CREDIT, json!({ "user": rich.user_id, "asset": "USD", "amount": "92233720368547748.07" })).await;
         let before = footprint(&env.db).await;
         let resp = exec(&env, Caller::Known(admin.clone()), CREDIT, json!({ "user": rich.user_id, "asset": "USD", "amount": "0.01" })).await;
         assert_eq!(code(&resp), "BAD_USER_INPUT", "{resp:#}");
         assert_eq!(footprint(&env.db).await, before);
         let mine = ok(&env, &rich, MY_BALANCES, json!({})).await;
-        assert_eq!(mine["myBalances"][0]["available"], "92233720368547758.07");
+        assert_eq!(mine["myBalances"][0]["available"], "92233720368547748.07");
 
         let mine = ok(&env, &trader, MY_BALANCES, json!({})).await;
         assert_eq!(mine["myBalances"], json!([{ "asset": { "symbol": "USD" }, "available": "10", "held": "0", "total": "10" }]));

@@ -13,7 +13,7 @@ mod redis;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use cache::{Cache, LocalCache, RedisCache};
+pub use cache::{Cache, Counter, LocalCache, RedisCache};
 pub use error::Error;
 pub use event_bus::{BusItem, EventBus, LocalBus, RedisBus, Subscription};
 pub use redis::RedisOptions;

@@ -12,7 +12,7 @@ use std::{
 
 use futures_util::{FutureExt, future::BoxFuture};
 
-use crate::{Cache, Error, LocalCache};
+use crate::{Cache, Error, LocalCache, cache::Counter};
 
 /// A cache that can be switched off, like a Redis behind a network blip: while `down` is
 /// set every call fails at once.
@@ -52,6 +52,14 @@ impl Cache for FlakyCache {
     }
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         self.fail().unwrap_or_else(|| self.inner.delete(key))
+    }
+    fn increment<'a>(
+        &'a self,
+        key: &'a str,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Counter, Error>> {
+        self.fail()
+            .unwrap_or_else(|| self.inner.increment(key, window))
     }
     fn ping(&self) -> BoxFuture<'_, Result<(), Error>> {
         self.fail().unwrap_or_else(|| self.inner.ping())

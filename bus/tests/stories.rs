@@ -369,6 +369,70 @@ async fn the_local_cache_stays_bounded() {
     assert!(kept <= 200, "kept {kept}");
 }
 
+#[tokio::test]
+async fn a_counter_counts_up_within_its_window_then_starts_again() {
+    for backend in backends() {
+        let cache = backend.cache(&unique_prefix()).await;
+        let window = Duration::from_millis(800);
+        let first = cache.increment("login.ann", window).await.unwrap();
+        assert_eq!(first.count, 1, "{}", backend.name());
+        assert!(first.resets_in <= window && first.resets_in > Duration::ZERO);
+        assert_eq!(cache.increment("login.ann", window).await.unwrap().count, 2);
+        let third = cache.increment("login.ann", window).await.unwrap();
+        assert_eq!(third.count, 3);
+        assert!(
+            third.resets_in <= first.resets_in,
+            "later increments keep the window's end"
+        );
+        assert_eq!(
+            cache.increment("login.bob", window).await.unwrap().count,
+            1,
+            "each key counts alone"
+        );
+        eventually("the window ends", || async {
+            cache.get("login.ann").await.unwrap().is_none()
+        })
+        .await;
+        assert_eq!(
+            cache.increment("login.ann", window).await.unwrap().count,
+            1,
+            "{}: a new window starts from one",
+            backend.name()
+        );
+    }
+}
+
+// Multi-threaded, as in the services: replicas increment the same counter at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_increments_from_two_clients_each_count_once() {
+    for backend in backends() {
+        let prefix = unique_prefix();
+        // Two clients of one cache: two Redis pools under one prefix, or one local cache.
+        let a = backend.cache(&prefix).await;
+        let b = match backend {
+            Backend::Local => a.clone(),
+            Backend::Redis(_) => backend.cache(&prefix).await,
+        };
+        let window = Duration::from_secs(60);
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..200 {
+            let cache = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tasks.spawn(async move { cache.increment("login.shared", window).await.unwrap() });
+        }
+        let mut counts = Vec::new();
+        while let Some(counter) = tasks.join_next().await {
+            counts.push(counter.unwrap().count);
+        }
+        counts.sort_unstable();
+        assert_eq!(
+            counts,
+            (1..=200).collect::<Vec<u64>>(),
+            "{}: every increment saw a distinct count",
+            backend.name()
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Redis down
 
@@ -429,6 +493,13 @@ async fn a_redis_outage_errors_fast_then_resubscribes_and_reports_lagged() {
     .await;
     assert!(bus::EventBus::ping(&bus).await.is_err());
     assert!(bus::Cache::ping(&cache).await.is_err());
+    assert!(
+        matches!(
+            bus::Cache::increment(&cache, "c", Duration::from_secs(60)).await,
+            Err(Error::Unavailable(_))
+        ),
+        "a counter fails at once too, so its caller can fall back"
+    );
 
     let batch = vec![("market.ACME".to_owned(), msg("during"))];
     assert!(

@@ -11,8 +11,19 @@
 
 use std::fmt;
 
-/// The most decimals an asset may have (ADR 0005): `10^18` still fits in an `i64`.
+/// The most decimals an amount may be written with (ADR 0005): `10^18` still fits in an
+/// `i64`. Parsing and formatting accept this many, so assets listed before
+/// [`MAX_LISTED_DECIMALS`] keep working.
 pub const MAX_DECIMALS: u8 = 18;
+
+/// The most decimals a newly listed asset may have (ADR 0005, "Bounds"): an amount is an
+/// `i64` of minor units, so with 8 decimals a balance, and the asset's whole supply, can
+/// still reach 92,233,720,368.54775807 units, while 18 would stop them at 9.22.
+pub const MAX_LISTED_DECIMALS: u8 = 8;
+
+/// The most minor units of one asset that may ever be issued ([`i64::MAX`]): every balance,
+/// every held amount and every sum of them then fits an amount, whatever trading does.
+pub const MAX_SUPPLY: i64 = i64::MAX;
 
 /// Why a decimal string or a unit conversion was refused. The messages are written for the
 /// trader who typed the number; callers add which field it was.

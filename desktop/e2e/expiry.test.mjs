@@ -12,11 +12,11 @@
 // desktop/e2e/run builds everything and runs the files of this directory.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { artifacts, freePort, repo, startDriver } from './harness.mjs';
+import { artifacts, repo, startDriver } from './harness.mjs';
 import { Element } from './webdriver.mjs';
 
 const TTL = 5; // seconds an access token lives
@@ -30,32 +30,63 @@ let server;
 let driver;
 let app;
 
-/** `rialto serve --demo` on `dataDir` and a free loopback port, ready; output to `log`. */
+/**
+ * `rialto serve --demo` on `dataDir` and loopback port 0 (the address it got is read back
+ * from its --address-file), ready; its output goes to `log`.
+ */
 async function serve(dataDir, args, log) {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const addressFile = join(dataDir, 'rialto.address');
+  rmSync(addressFile, { force: true }); // an earlier start's
   const env = { ...process.env };
   for (const k of Object.keys(env)) {
     if (k === 'DATABASE_URL' || k === 'REDIS_URL' || k.startsWith('RIALTO_')) delete env[k];
   }
   const child = spawn(
     rialto,
-    ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args],
+    [
+      'serve',
+      '--demo',
+      '--listen',
+      '127.0.0.1:0',
+      '--address-file',
+      addressFile,
+      '--data-dir',
+      dataDir,
+      ...args,
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout.on('data', (d) => log.push(String(d)));
   child.stderr.on('data', (d) => log.push(String(d)));
+  const died = () => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`rialto exited (${child.exitCode ?? child.signalCode}):\n${log.join('')}`);
+    }
+  };
+  const kill = () => child.kill('SIGKILL');
+  let url;
+  await until(
+    'rialto to announce its address',
+    () => {
+      died();
+      const text = existsSync(addressFile) ? readFileSync(addressFile, 'utf8') : '';
+      if (text.endsWith('\n')) url = `http://${text.trim()}`;
+      return url !== undefined;
+    },
+    60_000,
+    kill,
+  );
   await until(
     `rialto ready at ${url}`,
     async () => {
-      if (child.exitCode !== null) throw new Error(`rialto exited:\n${log.join('')}`);
+      died();
       return fetch(`${url}/ready`).then(
         (r) => r.ok,
         () => false,
       );
     },
     60_000,
-    () => child.kill('SIGKILL'),
+    kill,
   );
   return { url, child };
 }

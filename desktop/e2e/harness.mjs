@@ -38,16 +38,33 @@ function tauriDriver() {
   return existsSync(installed) ? installed : 'tauri-driver';
 }
 
-/** A port nobody listens on right now. */
-export async function freePort() {
-  return new Promise((resolve, reject) => {
+/**
+ * A port for a program that cannot listen on port 0 and say which it got (tauri-driver and
+ * the WebKitWebDriver it starts): one free now, chosen at random *below* the range the
+ * system hands out for port 0, so that no server started on port 0 meanwhile (the demo, a
+ * parallel test's) can be given it before the program binds it.
+ */
+export async function fixedPort() {
+  let low = 32768;
+  try {
+    low =
+      Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the usual range
+  }
+  for (let i = 0; i < 100; i++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (await isFree(port)) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
+}
+
+function isFree(port) {
+  return new Promise((resolve) => {
     const s = createServer();
     s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 
@@ -124,22 +141,34 @@ export async function startDriver() {
     XDG_CACHE_HOME: join(root, 'cache'),
     RUST_LOG: process.env.RUST_LOG || 'info',
   };
-  const port = await freePort();
-  const nativePort = await freePort();
-  const child = spawn(
-    tauriDriver(),
-    [
-      '--port',
-      String(port),
-      '--native-port',
-      String(nativePort),
-      '--native-driver',
-      process.env.WEBKIT_DRIVER || '/usr/bin/WebKitWebDriver',
-    ],
-    { env, stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  const base = `http://127.0.0.1:${port}`;
-  await waitForDriver(base, child);
+  // A driver that could not bind its port (taken between the check and its start) exits:
+  // try other ports.
+  let child;
+  let base;
+  for (let attempt = 1; ; attempt++) {
+    const port = await fixedPort();
+    const nativePort = await fixedPort();
+    child = spawn(
+      tauriDriver(),
+      [
+        '--port',
+        String(port),
+        '--native-port',
+        String(nativePort),
+        '--native-driver',
+        process.env.WEBKIT_DRIVER || '/usr/bin/WebKitWebDriver',
+      ],
+      { env, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    base = `http://127.0.0.1:${port}`;
+    try {
+      await waitForDriver(base, child);
+      break;
+    } catch (e) {
+      child.kill('SIGKILL');
+      if (attempt === 3) throw e;
+    }
+  }
   return {
     root,
     dataDir: join(root, 'data', 'dev.rialto.desktop'),

@@ -15,9 +15,12 @@
 //!   `placeOrder` to its fill event on a `myOrders` subscription (issue #5). It is a client
 //!   of Rialto's API like any bot: every call goes through the typed [`client`] crate (one
 //!   connection pool for the run) and its subscriptions through [`client::ws`].
+//! - [`subscribers`]: many sockets subscribed at once, and what they cost the server's
+//!   memory (issue 17; issue 19 grows it into the fan-out rehearsal).
 //! - [`report`]: latency percentiles (HDR histogram, microseconds) and throughput.
 
 pub mod graphql;
 pub mod http;
 pub mod report;
+pub mod subscribers;
 pub mod trading;

@@ -35,6 +35,35 @@ enum Command {
     /// placeOrder → fill event latency (myOrders subscription), answer latency and settled
     /// orders per second. Open loop at --rate orders/s, or closed loop with --rate 0.
     Trading(TradingArgs),
+    /// Many live screens: opens --sockets graphql-transport-ws connections, each subscribed
+    /// to one market's trades, holds them and reports the server's resident memory per
+    /// socket (with --server-pid) and the events they received.
+    Subscribers(SubscribersArgs),
+}
+
+#[derive(Debug, Args)]
+struct SubscribersArgs {
+    /// GraphQL endpoint, `http://host:port/graphql` (the WebSocket is the same URL, ws://).
+    #[arg(long)]
+    url: String,
+    /// Sockets to open.
+    #[arg(long, default_value_t = 1000)]
+    sockets: usize,
+    /// Sockets being opened at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Market whose trades each socket subscribes to.
+    #[arg(long, default_value = "ACME-USD")]
+    market: String,
+    /// Seconds the sockets are held once open.
+    #[arg(long, default_value_t = 5.0)]
+    hold_secs: f64,
+    /// The server's process id, to read its resident memory (Linux).
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Name printed with the results.
+    #[arg(long, default_value = "subscribers")]
+    label: String,
 }
 
 #[derive(Debug, Args)]
@@ -136,7 +165,25 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Graphql(args) => graphql(args).await,
         Command::Trading(args) => trading(args).await,
+        Command::Subscribers(args) => subscribers(args).await,
     }
+}
+
+async fn subscribers(args: SubscribersArgs) -> anyhow::Result<()> {
+    let report = loadgen::subscribers::run(loadgen::subscribers::Config {
+        label: args.label,
+        url: args.url,
+        sockets: args.sockets,
+        concurrency: args.concurrency,
+        market: args.market,
+        hold: secs(args.hold_secs, "hold-secs")?,
+        server_pid: args.server_pid,
+    })
+    .await?;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, &report)?;
+    writeln!(out)?;
+    Ok(())
 }
 
 fn secs(value: f64, flag: &str) -> anyhow::Result<Duration> {

@@ -68,9 +68,12 @@ async fn an_operation_the_server_refuses_stops_the_run_before_measuring() {
 
 #[tokio::test]
 async fn a_server_that_is_not_there_is_an_error_not_a_report() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("address");
-    drop(listener);
+    // A port bound and never listened on: connections are refused, and nothing else can
+    // take the port while the test holds it.
+    let held = tokio::net::TcpSocket::new_v4().expect("socket");
+    held.bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let addr = held.local_addr().expect("address");
     let url = format!("http://{addr}/graphql").parse().expect("url");
     assert!(run(load(url, "{ topProduct { upc } }")).await.is_err());
 }

@@ -113,9 +113,10 @@ pub struct OrderState {
 }
 
 impl OrderState {
-    /// Lots not yet traded.
+    /// Lots not yet traded (none for a corrupt row that filled more than its quantity, which
+    /// [`Engine::restore`] refuses).
     pub fn remaining(&self) -> u64 {
-        self.qty - self.filled
+        self.qty.saturating_sub(self.filled)
     }
 }
 
@@ -209,14 +210,22 @@ pub struct Effects {
     pub deltas: Vec<BookDelta>,
     /// Commands that named an order the engine does not know (or another owner's).
     pub rejected_cancels: Vec<OrderId>,
+    /// Orders whose money did not fit the engine's integers: a trade's base amount, the
+    /// buyer's cost, the fees, a posting beyond an `i64`, or an order's running totals. The
+    /// numbers written for them would be wrong, so these effects must not be written; the
+    /// settlement layer refuses the command that caused them instead (decision 0005,
+    /// "Bounds"). Holds come from `i64` balances, so this is empty unless data is corrupt.
+    pub overflowed: Vec<OrderId>,
 }
 
 impl Effects {
-    /// Net change per (account, asset): what the balances table must move by.
-    pub fn balance_changes(&self) -> BTreeMap<(Account, Asset), i64> {
+    /// Net change per (account, asset): what the balances table must move by, summed
+    /// exactly (`i128`, so no batch can wrap it; the settlement layer checks that every new
+    /// balance fits before it writes).
+    pub fn balance_changes(&self) -> BTreeMap<(Account, Asset), i128> {
         let mut out = BTreeMap::new();
         for p in self.ledger.iter().flatten() {
-            *out.entry((p.account, p.asset)).or_insert(0) += p.amount;
+            *out.entry((p.account, p.asset)).or_insert(0) += i128::from(p.amount);
         }
         out.retain(|_, v| *v != 0);
         out
@@ -279,7 +288,7 @@ impl Engine {
         let mut resting = Vec::with_capacity(live.len());
         for o in &live {
             let price = o.price.ok_or(EngineError::Order(o.id))?;
-            if o.remaining() == 0 || !o.status.is_live() {
+            if o.filled >= o.qty || !o.status.is_live() {
                 return Err(EngineError::Order(o.id));
             }
             resting.push(RestingOrder {
@@ -425,7 +434,6 @@ impl Engine {
             Side::Buy => (t.taker_order, t.maker_order, t.taker_fee, t.maker_fee),
             Side::Sell => (t.maker_order, t.taker_order, t.maker_fee, t.taker_fee),
         };
-        let base = t.qty * self.rules.lot_size;
         let (buyer, seller) = match t.taker_side {
             Side::Buy => (t.taker_owner, t.maker_owner),
             Side::Sell => (t.maker_owner, t.taker_owner),
@@ -436,6 +444,18 @@ impl Engine {
             buyer,
             seller,
         });
+        // Every sum checked: an amount that does not fit marks the trade's orders, and the
+        // batch is refused rather than written with a saturated number.
+        let mut fits = true;
+        let mut check = |v: Option<u64>| {
+            let v = v.filter(|v| i64::try_from(*v).is_ok());
+            fits &= v.is_some();
+            v.unwrap_or(0)
+        };
+        let base = check(t.qty.checked_mul(self.rules.lot_size));
+        let buyer_cost = check(t.value.checked_add(buyer_fee));
+        let fees = check(buyer_fee.checked_add(seller_fee));
+        check(Some(t.value));
         let posting = |account, asset, amount: u64, kind, order, negative: bool| Posting {
             account,
             asset,
@@ -502,7 +522,7 @@ impl Engine {
             posting(
                 Account::Fees,
                 Asset::Quote,
-                buyer_fee + seller_fee,
+                fees,
                 PostingKind::Fee,
                 t.taker_order,
                 false,
@@ -511,18 +531,32 @@ impl Engine {
         tx.retain(|p| p.amount != 0);
         fx.ledger.push(tx);
         for (id, spent, fee_paid) in [
-            (buyer_order, t.value + buyer_fee, buyer_fee),
+            (buyer_order, buyer_cost, buyer_fee),
             (seller_order, base, seller_fee),
         ] {
             if let Some(o) = self.orders.get_mut(&id) {
-                o.filled += t.qty;
-                o.filled_value += t.value;
-                o.fees_paid += fee_paid;
+                let totals = (
+                    o.filled.checked_add(t.qty),
+                    o.filled_value
+                        .checked_add(t.value)
+                        .filter(|v| i64::try_from(*v).is_ok()),
+                    o.fees_paid
+                        .checked_add(fee_paid)
+                        .filter(|v| i64::try_from(*v).is_ok()),
+                );
+                if let (Some(filled), Some(filled_value), Some(fees_paid)) = totals {
+                    (o.filled, o.filled_value, o.fees_paid) = (filled, filled_value, fees_paid);
+                } else {
+                    fits = false;
+                }
                 o.held = o.held.saturating_sub(spent);
                 o.status = Status::PartiallyFilled;
                 fx.orders.insert(id, *o);
                 touched.push(id);
             }
+        }
+        if !fits {
+            fx.overflowed.extend([t.taker_order, t.maker_order]);
         }
     }
 
@@ -536,6 +570,9 @@ impl Engine {
             Side::Sell => Asset::Base,
         };
         o.held -= amount;
+        if i64::try_from(amount).is_err() {
+            fx.overflowed.push(o.id);
+        }
         let signed = signed(amount);
         fx.ledger.push(vec![
             Posting {
@@ -558,10 +595,50 @@ impl Engine {
     }
 }
 
-/// Amounts come from holds on `i64` balances, so they fit; saturate rather than wrap if a
-/// bug ever says otherwise (the database's `CHECK >= 0` then refuses the batch).
+/// Amounts are checked to fit before they are posted ([`Effects::overflowed`] otherwise), so
+/// this never saturates in effects that are written.
 fn signed(amount: u64) -> i64 {
     i64::try_from(amount).unwrap_or(i64::MAX)
+}
+
+/// Why an order was refused or cancelled because the money it would move does not fit an
+/// amount: a balance would pass `i64::MAX` minor units (decision 0005, "Bounds").
+pub const BALANCE_LIMIT: &str = "BALANCE_LIMIT";
+
+/// Why an order was refused when the database refused to settle it for any other reason
+/// than its health (a violated constraint, a row it cannot read): it is refused alone so the
+/// rest of its batch settles.
+pub const SETTLEMENT_REJECTED: &str = "SETTLEMENT_REJECTED";
+
+/// The effects of refusing an accepted order that never reached a book: it ends `REJECTED`
+/// with `reason`, and everything held for it goes back to its owner's available balance in
+/// one release transaction.
+pub fn refusal(mut order: OrderState, reason: &'static str) -> Effects {
+    let mut fx = Effects::default();
+    let asset = match order.side {
+        Side::Buy => Asset::Quote,
+        Side::Sell => Asset::Base,
+    };
+    if order.held > 0 {
+        let amount = signed(order.held);
+        let leg = |account, amount| Posting {
+            account,
+            asset,
+            amount,
+            kind: PostingKind::Release,
+            order: order.id,
+            trade_seq: None,
+        };
+        fx.ledger.push(vec![
+            leg(Account::Held(order.owner), -amount),
+            leg(Account::Available(order.owner), amount),
+        ]);
+    }
+    order.held = 0;
+    order.status = Status::Rejected;
+    order.reason = Some(reason);
+    fx.orders.insert(order.id, order);
+    fx
 }
 
 fn expiry_reason(o: &OrderState) -> &'static str {

@@ -14,7 +14,7 @@
 //! time, and a blip cannot leave an old version standing.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap, VecDeque},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -26,21 +26,26 @@ use entity::{commands, market_events, markets, orders, trades};
 use futures_util::StreamExt;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, sea_query::Expr,
+    QuerySelect, RuntimeErr, TransactionTrait, sea_query::Expr, sqlx,
 };
 use uuid::Uuid;
 
 use crate::{
     BookConfig, Side, TimeInForce,
-    engine::{Effects, Engine, EngineError, Input, MarketRules, OrderState, Status},
+    engine::{
+        BALANCE_LIMIT, Effects, Engine, EngineError, Input, MarketRules, OrderState,
+        SETTLEMENT_REJECTED, Status, refusal,
+    },
     events::{Envelope, MarketEvent, WAKE_TOPIC},
     hot::{market_version_key, new_market_version},
     leader::Leadership,
     settle::{self, MarketIds},
 };
 
-/// Why a step failed. The runner logs it and retries; nothing acknowledged is lost because
-/// commands stay unprocessed until their batch commits.
+/// Why a step failed. Nothing acknowledged is lost because commands stay unprocessed until
+/// their batch commits. A transient failure ([`MatcherError::is_transient`]) is retried as it
+/// is; any other failure of a batch is the fault of one of its commands, which is found by
+/// splitting the batch and refused alone (see [`Matcher::process_next_batch`]).
 #[derive(Debug, thiserror::Error)]
 pub enum MatcherError {
     /// The database refused or is unreachable.
@@ -49,6 +54,82 @@ pub enum MatcherError {
     /// Stored data the engine cannot use (a corrupt order or market row).
     #[error("inconsistent data: {0}")]
     Corrupt(String),
+    /// Some of the batch's commands were processed by another matcher: this one lost the
+    /// market's lock. The batch is rolled back and the market given up or rebuilt.
+    #[error("{0}")]
+    Fenced(String),
+    /// A balance would no longer fit an amount (its available, held or total past
+    /// `i64::MAX`): checked before anything is written (decision 0005, "Bounds").
+    #[error("the balance of user {user} in asset {asset} would pass the largest amount")]
+    BalanceLimit {
+        /// Whose balance.
+        user: Uuid,
+        /// In which asset.
+        asset: Uuid,
+    },
+    /// The engine could not compute these orders' money exactly ([`Effects::overflowed`]).
+    #[error("the amounts of orders {0:?} do not fit an amount")]
+    Overflow(Vec<u64>),
+}
+
+impl MatcherError {
+    /// Whether the same batch may succeed later as it is: the database unreachable, busy,
+    /// shutting down or out of resources, a serialization failure or deadlock, or this
+    /// matcher no longer owning the market. Such a failure is retried and never refuses a
+    /// command. Anything else (an amount that does not fit, a violated constraint, a row that
+    /// cannot be read) is about the data: retrying would fail forever.
+    pub fn is_transient(&self, backend: DbBackend) -> bool {
+        match self {
+            Self::Fenced(_) => true,
+            Self::Db(e) => db_error_is_transient(e, backend),
+            Self::Corrupt(_) | Self::BalanceLimit { .. } | Self::Overflow(_) => false,
+        }
+    }
+
+    /// The reason an order refused for this failure shows.
+    fn refusal_reason(&self) -> &'static str {
+        match self {
+            Self::BalanceLimit { .. } | Self::Overflow(_) => BALANCE_LIMIT,
+            _ => SETTLEMENT_REJECTED,
+        }
+    }
+}
+
+/// Whether a database error is about the database's health rather than the data written.
+fn db_error_is_transient(e: &DbErr, backend: DbBackend) -> bool {
+    let error = match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match error.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::BeginFailed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            match backend {
+                // SQLSTATE classes: connection exception, transaction rollback (serialization
+                // failure, deadlock), insufficient resources, operator intervention (shutdown,
+                // cancel), system error; and a lock not available.
+                DbBackend::Postgres => {
+                    ["08", "40", "53", "57", "58"]
+                        .iter()
+                        .any(|class| code.starts_with(class))
+                        || code == "55P03"
+                }
+                // Primary result codes: NOMEM, BUSY, LOCKED, IOERR, FULL, CANTOPEN.
+                _ => code
+                    .parse::<i32>()
+                    .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 7 | 10 | 13 | 14)),
+            }
+        }
+        _ => false,
+    }
 }
 
 impl From<EngineError> for MatcherError {
@@ -141,11 +222,21 @@ impl Matcher {
     }
 
     /// Claims what markets it can, then processes one batch of their unprocessed commands
-    /// and publishes what it wrote. Returns how many commands it processed.
+    /// and publishes what it wrote. Returns how many commands it processed (settled or
+    /// refused).
+    ///
+    /// A batch that fails for a transient reason ([`MatcherError::is_transient`]) is left for
+    /// the next step. One that fails for its data is split, first by market, then in halves,
+    /// and each part settled on its own, until the command at fault is alone; that command is
+    /// refused (a place ends `REJECTED` with a reason and its hold is released; resting orders
+    /// that cannot be paid out are cancelled instead) and everything else settles. A poisoned
+    /// command costs about two failed attempts per halving and never blocks other commands or
+    /// markets.
     ///
     /// # Errors
-    /// A database failure or corrupt data. The batch is rolled back and the touched
-    /// markets are rebuilt from the database on the next step.
+    /// A transient failure, or a failure to rebuild a market after a failed attempt. What
+    /// committed before it stays committed and published; the touched markets are rebuilt
+    /// from the database on the next step.
     pub async fn process_next_batch(&mut self) -> Result<usize, MatcherError> {
         self.flush_versions().await;
         self.claim_markets().await?;
@@ -180,18 +271,61 @@ impl Matcher {
             }
         }
 
+        let backend = self.db.get_database_backend();
+        let mut parts = VecDeque::from([batch]);
+        let mut processed = 0;
+        while let Some(part) = parts.pop_front() {
+            let (effects, result) = self.settle(&part, &placed).await;
+            let Err(error) = result else {
+                processed += part.len();
+                continue;
+            };
+            metrics::counter!("rialto_matcher_batch_failures_total").increment(1);
+            // The engines ran ahead of the database: rebuild them before anything else.
+            self.rebuild(effects.keys().copied()).await?;
+            if error.is_transient(backend) {
+                return Err(error);
+            }
+            if let [command] = part.as_slice() {
+                if self.refuse(command, &error, &effects, &placed).await? {
+                    processed += 1;
+                } else {
+                    parts.push_front(part);
+                }
+                continue;
+            }
+            tracing::warn!(error = %error, commands = part.len(), "a batch could not be settled; splitting it to find the command at fault");
+            metrics::counter!("rialto_matcher_batch_splits_total").increment(1);
+            for piece in split(part).into_iter().rev() {
+                parts.push_front(piece);
+            }
+        }
+        Ok(processed)
+    }
+
+    /// Runs `part` through the engines and commits it in one transaction; on success
+    /// publishes it. Returns the effects per market (what the engines now hold) and how it
+    /// went; on failure the caller must rebuild those markets.
+    async fn settle(
+        &mut self,
+        part: &[commands::Model],
+        placed: &HashMap<i64, orders::Model>,
+    ) -> (
+        BTreeMap<Uuid, (Effects, Vec<i64>)>,
+        Result<(), MatcherError>,
+    ) {
         let now = Utc::now();
         let ts = u64::try_from(now.timestamp_nanos_opt().unwrap_or_default()).unwrap_or_default();
         let mut effects: BTreeMap<Uuid, (Effects, Vec<i64>)> = BTreeMap::new();
-        for c in &batch {
+        for c in part {
             let Some(market) = self.markets.get_mut(&c.market_id) else {
                 continue;
             };
             let owner = c.user_id.as_u128();
             let input = match (c.kind.as_str(), c.order_id) {
-                ("place", Some(id)) => match placed.get(&id) {
-                    Some(row) => Some(Input::Place(order_state(row)?)),
-                    None => None,
+                ("place", Some(id)) => match placed.get(&id).map(order_state).transpose() {
+                    Ok(state) => state.map(Input::Place),
+                    Err(e) => return (effects, Err(e)),
                 },
                 ("cancel", Some(id)) => Some(Input::Cancel {
                     id: u64::try_from(id).unwrap_or_default(),
@@ -208,28 +342,190 @@ impl Matcher {
         }
 
         let started = Instant::now();
-        let result = self.commit(&effects, now).await;
-        match result {
+        match self.commit(&effects, now).await {
             Ok(outbox) => {
                 metrics::histogram!("rialto_matcher_batch_commit_seconds")
                     .record(started.elapsed().as_secs_f64());
                 metrics::counter!("rialto_matcher_batches_total").increment(1);
-                metrics::counter!("rialto_matcher_commands_total").increment(batch.len() as u64);
+                metrics::counter!("rialto_matcher_commands_total").increment(part.len() as u64);
                 let trades: usize = effects.values().map(|(fx, _)| fx.trades.len()).sum();
                 metrics::counter!("rialto_matcher_trades_total").increment(trades as u64);
-                // Versions before events: whoever hears of the batch reads it, not the cache.
-                self.unversioned.extend(effects.keys().copied());
-                self.flush_versions().await;
-                self.publish(outbox).await;
-                Ok(batch.len())
+                self.published(&effects, outbox).await;
+                (effects, Ok(()))
+            }
+            Err(e) => (effects, Err(e)),
+        }
+    }
+
+    /// After a commit: versions first, then events, so whoever hears of the batch reads it,
+    /// not the cache.
+    async fn published(
+        &mut self,
+        effects: &BTreeMap<Uuid, (Effects, Vec<i64>)>,
+        outbox: Vec<(String, Uuid, market_events::Model)>,
+    ) {
+        self.unversioned.extend(effects.keys().copied());
+        self.flush_versions().await;
+        self.publish(outbox).await;
+    }
+
+    /// Rebuilds these markets' engines from the database, after an attempt that ran them
+    /// ahead of it failed.
+    ///
+    /// # Errors
+    /// A database failure; the markets are then dropped and claimed again on the next step.
+    async fn rebuild(&mut self, ids: impl Iterator<Item = Uuid>) -> Result<(), MatcherError> {
+        let ids: Vec<Uuid> = ids.collect();
+        for id in &ids {
+            self.markets.remove(id);
+        }
+        self.next_claim = None;
+        let rows = markets::Entity::find()
+            .filter(markets::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await?;
+        for m in rows {
+            let state = self.load_market(&m).await?;
+            self.markets.insert(m.id, state);
+        }
+        Ok(())
+    }
+
+    /// Settles a command that failed alone for a reason that is not transient, so that it
+    /// stops blocking its market. Returns `true` when the command is done with (refused), and
+    /// `false` when it should be tried again: its fault lay with resting orders, now
+    /// cancelled.
+    ///
+    /// - A trade that would take a resting (maker) order's owner past the largest amount:
+    ///   those resting orders are cancelled with [`BALANCE_LIMIT`] and the command is tried
+    ///   again, so an order that cannot be paid out stops blocking everyone who trades with
+    ///   it.
+    /// - Otherwise a place is refused: its order ends `REJECTED` with [`BALANCE_LIMIT`] or
+    ///   [`SETTLEMENT_REJECTED`], its hold is released, and its owner hears of it like any
+    ///   other order update. A cancel is marked processed and changes nothing.
+    /// - If even that cannot be written (the order's row is unreadable), the command is
+    ///   marked processed alone, and the order is left for the audit to report.
+    ///
+    /// # Errors
+    /// A database failure while writing the refusal (the command is then retried later).
+    async fn refuse(
+        &mut self,
+        command: &commands::Model,
+        error: &MatcherError,
+        effects: &BTreeMap<Uuid, (Effects, Vec<i64>)>,
+        placed: &HashMap<i64, orders::Model>,
+    ) -> Result<bool, MatcherError> {
+        let backend = self.db.get_database_backend();
+        let market = command.market_id;
+        if let MatcherError::BalanceLimit { user, .. } = error
+            && *user != command.user_id
+        {
+            let makers: Vec<u64> = effects
+                .get(&market)
+                .map(|(fx, _)| {
+                    fx.orders
+                        .values()
+                        .filter(|o| o.owner == user.as_u128())
+                        .filter(|o| {
+                            self.markets
+                                .get(&market)
+                                .is_some_and(|m| m.engine.order(o.id).is_some())
+                        })
+                        .map(|o| o.id)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !makers.is_empty() {
+                tracing::warn!(market = %market, %user, orders = ?makers, "resting orders would take their owner past the largest amount; cancelling them");
+                match self.cancel_makers(market, *user, &makers).await {
+                    Ok(0) => {}
+                    Ok(_) => return Ok(false),
+                    Err(e) if e.is_transient(backend) => return Err(e),
+                    Err(_) => {}
+                }
+            }
+        }
+
+        let reason = error.refusal_reason();
+        let order = match (command.kind.as_str(), command.order_id) {
+            ("place", Some(id)) => placed.get(&id).and_then(|row| order_state(row).ok()),
+            _ => None,
+        };
+        tracing::error!(seq = command.seq, market = %market, kind = %command.kind, error = %error, reason, "a command cannot be settled; refusing it alone");
+        metrics::counter!("rialto_matcher_commands_refused_total", "reason" => reason).increment(1);
+        let refused = order
+            .filter(|o| o.status == Status::Accepted)
+            .map(|o| refusal(o, reason))
+            .unwrap_or_default();
+        let written = self.write_alone(market, refused, &[command.seq]).await;
+        let Err(e) = written else {
+            return Ok(true);
+        };
+        if e.is_transient(backend) {
+            return Err(e);
+        }
+        // Even the refusal cannot be written: take the command out of the queue alone.
+        tracing::error!(seq = command.seq, error = %e, "the refusal cannot be written either; marking the command processed");
+        self.write_alone(market, Effects::default(), &[command.seq])
+            .await
+            .map(|()| true)
+    }
+
+    /// Cancels resting orders of `owner` in `market` with [`BALANCE_LIMIT`], in a batch of
+    /// their own (no command is marked processed). Returns how many it cancelled.
+    async fn cancel_makers(
+        &mut self,
+        market: Uuid,
+        owner: Uuid,
+        ids: &[u64],
+    ) -> Result<usize, MatcherError> {
+        let Some(state) = self.markets.get_mut(&market) else {
+            return Err(MatcherError::Corrupt(format!(
+                "market {market} is not owned"
+            )));
+        };
+        let now = Utc::now();
+        let ts = u64::try_from(now.timestamp_nanos_opt().unwrap_or_default()).unwrap_or_default();
+        let mut fx = Effects::default();
+        for &id in ids {
+            state.engine.apply(
+                Input::Cancel {
+                    id,
+                    owner: owner.as_u128(),
+                },
+                ts,
+                &mut fx,
+            );
+        }
+        let mut cancelled = 0;
+        for o in fx.orders.values_mut() {
+            if ids.contains(&o.id) && o.status == Status::Cancelled {
+                o.reason = Some(BALANCE_LIMIT);
+                cancelled += 1;
+            }
+        }
+        if cancelled > 0 {
+            self.write_alone(market, fx, &[]).await?;
+        }
+        Ok(cancelled)
+    }
+
+    /// Commits one market's effects alone (and publishes them), marking `processed` commands;
+    /// on failure the market is rebuilt.
+    async fn write_alone(
+        &mut self,
+        market: Uuid,
+        fx: Effects,
+        processed: &[i64],
+    ) -> Result<(), MatcherError> {
+        let effects = BTreeMap::from([(market, (fx, processed.to_vec()))]);
+        match self.commit(&effects, Utc::now()).await {
+            Ok(outbox) => {
+                self.published(&effects, outbox).await;
+                Ok(())
             }
             Err(e) => {
-                metrics::counter!("rialto_matcher_batch_failures_total").increment(1);
-                // The engines ran ahead of the database: rebuild them on the next step.
-                for market in effects.keys() {
-                    self.markets.remove(market);
-                }
-                self.next_claim = None;
+                self.rebuild([market].into_iter()).await?;
                 Err(e)
             }
         }
@@ -559,6 +855,24 @@ impl Matcher {
     }
 }
 
+/// Splits a failed batch to find the command at fault: one part per market if it spans
+/// several (a poisoned market then holds up no other), else two halves, in command order.
+fn split(part: Vec<commands::Model>) -> Vec<Vec<commands::Model>> {
+    let mut by_market: Vec<Vec<commands::Model>> = Vec::new();
+    for c in part {
+        match by_market.iter_mut().find(|p| p[0].market_id == c.market_id) {
+            Some(p) => p.push(c),
+            None => by_market.push(vec![c]),
+        }
+    }
+    if by_market.len() > 1 {
+        return by_market;
+    }
+    let mut first = by_market.pop().unwrap_or_default();
+    let second = first.split_off(first.len() / 2);
+    vec![first, second]
+}
+
 /// A market row's rules in the engine's integers.
 ///
 /// # Errors
@@ -615,4 +929,67 @@ pub fn order_state(o: &orders::Model) -> Result<OrderState, MatcherError> {
         },
         reason: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn sqlx_error(e: sqlx::Error) -> MatcherError {
+        MatcherError::Db(DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e))))
+    }
+
+    #[test]
+    fn a_lost_database_is_transient_and_bad_data_is_not() {
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            for transient in [
+                MatcherError::Db(DbErr::Conn(RuntimeErr::Internal("refused".into()))),
+                sqlx_error(sqlx::Error::Io(std::io::Error::other("connection reset"))),
+                sqlx_error(sqlx::Error::PoolTimedOut),
+                sqlx_error(sqlx::Error::PoolClosed),
+                MatcherError::Fenced("another matcher".into()),
+            ] {
+                assert!(transient.is_transient(backend), "{transient}");
+            }
+            for poison in [
+                MatcherError::BalanceLimit {
+                    user: Uuid::nil(),
+                    asset: Uuid::nil(),
+                },
+                MatcherError::Overflow(vec![1]),
+                MatcherError::Corrupt("order 1: side".into()),
+                MatcherError::Db(DbErr::RecordNotUpdated),
+                MatcherError::Db(DbErr::Custom("2 of 3 orders to update were found".into())),
+                sqlx_error(sqlx::Error::Decode("a REAL in a BIGINT column".into())),
+            ] {
+                assert!(!poison.is_transient(backend), "{poison}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_batch_splits_by_market_then_in_halves() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let command = |seq, market_id| commands::Model {
+            seq,
+            market_id,
+            kind: "place".into(),
+            order_id: Some(seq),
+            user_id: Uuid::nil(),
+            created_at: Utc::now(),
+            processed_at: None,
+        };
+        let seqs = |parts: Vec<Vec<commands::Model>>| -> Vec<Vec<i64>> {
+            parts
+                .into_iter()
+                .map(|p| p.into_iter().map(|c| c.seq).collect())
+                .collect()
+        };
+        let mixed = vec![command(1, a), command(2, b), command(3, a), command(4, b)];
+        assert_eq!(seqs(split(mixed)), [vec![1, 3], vec![2, 4]]);
+        let one_market = vec![command(1, a), command(2, a), command(3, a)];
+        assert_eq!(seqs(split(one_market)), [vec![1], vec![2, 3]]);
+    }
 }

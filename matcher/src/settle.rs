@@ -19,6 +19,7 @@ use crate::{
     Side,
     engine::{Account, Asset, Effects, OrderState, PostingKind, Status},
     events::{Level, MarketEvent, OrderUpdate},
+    runner::MatcherError,
 };
 
 /// Most rows of one multi-row statement: well under SQLite's bound-parameter limit.
@@ -81,8 +82,17 @@ fn signed(v: u64) -> i64 {
 /// Writes a batch; returns the outbox rows it inserted, in sequence order, for publishing
 /// after commit. `next_seq` is the market's next event sequence and is advanced.
 ///
+/// Nothing that does not fit is written (decision 0005, "Bounds"): effects the engine could
+/// not compute exactly are refused first, and every balance's new available, held and total
+/// is computed from the locked current row before any is moved. SQLite would turn an
+/// overflowing `+` into a float and PostgreSQL would raise an error; here it is a typed
+/// refusal either way.
+///
 /// # Errors
-/// Any database error; the caller rolls back and the batch is retried from the commands.
+/// [`MatcherError::Overflow`] and [`MatcherError::BalanceLimit`] for amounts that do not fit,
+/// [`MatcherError::Fenced`] when another matcher processed the commands, any database error
+/// (a violated `CHECK >= 0` included). The caller rolls back; see
+/// [`MatcherError::is_transient`] for what it does next.
 pub async fn write_batch<C: ConnectionTrait>(
     db: &C,
     market: &MarketIds,
@@ -90,7 +100,10 @@ pub async fn write_batch<C: ConnectionTrait>(
     processed: &[i64],
     next_seq: &mut i64,
     now: DateTime<Utc>,
-) -> Result<Vec<market_events::Model>, DbErr> {
+) -> Result<Vec<market_events::Model>, MatcherError> {
+    if !fx.overflowed.is_empty() {
+        return Err(MatcherError::Overflow(fx.overflowed.clone()));
+    }
     // The fence: mark the batch's commands processed first, and only those still
     // unprocessed. A second matcher that processed them meanwhile (it took the market's lock
     // when ours was lost) has either committed, and we match fewer rows, or holds their row
@@ -107,7 +120,7 @@ pub async fn write_batch<C: ConnectionTrait>(
             .rows_affected
     };
     if marked != processed.len() as u64 {
-        return Err(DbErr::Custom(format!(
+        return Err(MatcherError::Fenced(format!(
             "market {}: {} of {} commands were already processed by another matcher",
             market.symbol,
             processed.len() as u64 - marked,
@@ -215,7 +228,7 @@ pub async fn write_batch<C: ConnectionTrait>(
     }
 
     // Balances: both deltas of each (user, asset), a chunk of keys per statement.
-    let mut moves: BTreeMap<(Uuid, Uuid), (i64, i64)> = BTreeMap::new();
+    let mut moves: BTreeMap<(Uuid, Uuid), (i128, i128)> = BTreeMap::new();
     for ((account, asset), delta) in fx.balance_changes() {
         let (owner, is_held) = match account {
             Account::Available(o) => (o, false),
@@ -272,7 +285,7 @@ pub async fn write_batch<C: ConnectionTrait>(
             kind: Set(event.kind().to_owned()),
             user_id: Set(event.user()),
             payload: Set(serde_json::to_string(event)
-                .map_err(|e| DbErr::Custom(format!("event payload: {e}")))?),
+                .map_err(|e| MatcherError::Corrupt(format!("event payload: {e}")))?),
             created_at: Set(now),
             published_at: Set(None),
         });
@@ -365,9 +378,19 @@ pub async fn lock_balances<C: ConnectionTrait>(
     db: &C,
     keys: &BTreeSet<(Uuid, Uuid)>,
 ) -> Result<(), DbErr> {
-    if db.get_database_backend() != DbBackend::Postgres || keys.is_empty() {
+    if db.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
+    read_balances(db, keys).await.map(drop)
+}
+
+/// The current (available, held) of the existing balances among `keys`, their rows locked in
+/// key order on PostgreSQL as [`lock_balances`] does (one statement per chunk either way).
+async fn read_balances<C: ConnectionTrait>(
+    db: &C,
+    keys: &BTreeSet<(Uuid, Uuid)>,
+) -> Result<BTreeMap<(Uuid, Uuid), (i64, i64)>, DbErr> {
+    let mut found = BTreeMap::new();
     let keys: Vec<(Uuid, Uuid)> = keys.iter().copied().collect();
     // Chunks in key order keep the whole sequence of locks in key order.
     for chunk in keys.chunks(CHUNK) {
@@ -378,18 +401,34 @@ pub async fn lock_balances<C: ConnectionTrait>(
                     .add(balances::Column::AssetId.eq(asset)),
             )
         });
-        balances::Entity::find()
+        let rows = balances::Entity::find()
             .select_only()
-            .column(balances::Column::UserId)
+            .columns([
+                balances::Column::UserId,
+                balances::Column::AssetId,
+                balances::Column::Available,
+                balances::Column::Held,
+            ])
             .filter(pairs)
             .order_by_asc(balances::Column::UserId)
             .order_by_asc(balances::Column::AssetId)
             .lock_exclusive()
-            .into_tuple::<Uuid>()
+            .into_tuple::<(Uuid, Uuid, i64, i64)>()
             .all(db)
             .await?;
+        found.extend(rows.into_iter().map(|(u, a, av, h)| ((u, a), (av, h))));
     }
-    Ok(())
+    Ok(found)
+}
+
+/// Whether a balance still fits after a move: its available, its held and their total at
+/// most `i64::MAX` (exact, in `i128`). Going below zero is the database's to refuse (its
+/// `CHECK >= 0`): that is a fault, not a limit.
+fn fits(current: (i64, i64), delta: (i128, i128)) -> bool {
+    let available = i128::from(current.0) + delta.0;
+    let held = i128::from(current.1) + delta.1;
+    let max = i128::from(i64::MAX);
+    available <= max && held <= max && available + held <= max
 }
 
 /// Moves every balance of a batch by its (available, held) deltas and returns the new rows in
@@ -398,20 +437,35 @@ pub async fn lock_balances<C: ConnectionTrait>(
 /// keys that only gain are upserted, keys with a negative part are updated, and both return
 /// the rows they wrote, so no read follows.
 ///
+/// First the current rows are read (and locked on PostgreSQL) and every new value checked
+/// ([`fits`]), so nothing beyond an amount reaches the database.
+///
 /// # Errors
-/// A database error, including a violated `CHECK >= 0`; [`DbErr::RecordNotUpdated`] when a
-/// negative move names a balance that does not exist.
+/// [`MatcherError::BalanceLimit`] for a balance that would no longer fit (the first in key
+/// order); a database error, including a violated `CHECK >= 0`; [`DbErr::RecordNotUpdated`]
+/// when a negative move names a balance that does not exist.
 async fn move_balances<C: ConnectionTrait>(
     db: &C,
-    moves: &BTreeMap<(Uuid, Uuid), (i64, i64)>,
+    moves: &BTreeMap<(Uuid, Uuid), (i128, i128)>,
     now: DateTime<Utc>,
-) -> Result<Vec<balances::Model>, DbErr> {
+) -> Result<Vec<balances::Model>, MatcherError> {
     type Move = ((Uuid, Uuid), (i64, i64));
-    let (gains, losses): (Vec<Move>, Vec<Move>) = moves
-        .iter()
-        .map(|(&key, &delta)| (key, delta))
+    let current = read_balances(db, &moves.keys().copied().collect()).await?;
+    let mut checked: Vec<Move> = Vec::with_capacity(moves.len());
+    for (&(user, asset), &delta) in moves {
+        let before = current.get(&(user, asset)).copied();
+        let deltas = (i64::try_from(delta.0), i64::try_from(delta.1));
+        let (Ok(available), Ok(held)) = deltas else {
+            return Err(MatcherError::BalanceLimit { user, asset });
+        };
+        if !fits(before.unwrap_or((0, 0)), delta) {
+            return Err(MatcherError::BalanceLimit { user, asset });
+        }
+        checked.push(((user, asset), (available, held)));
+    }
+    let (gains, losses): (Vec<Move>, Vec<Move>) = checked
+        .into_iter()
         .partition(|(_, (available, held))| *available >= 0 && *held >= 0);
-    lock_balances(db, &moves.keys().copied().collect()).await?;
     let mut rows = Vec::with_capacity(moves.len());
 
     // The insert's own row must pass the checks before its conflict is resolved, which the
@@ -504,7 +558,7 @@ async fn move_balances<C: ConnectionTrait>(
             .returning_all();
         let updated = balance_rows(db.query_all(&update).await?)?;
         if updated.len() != chunk.len() {
-            return Err(DbErr::RecordNotUpdated);
+            return Err(DbErr::RecordNotUpdated.into());
         }
         rows.extend(updated);
     }

@@ -72,10 +72,12 @@ fn assert_balanced(fx: &Effects) {
 }
 
 fn change(fx: &Effects, account: Account, asset: Asset) -> i64 {
-    fx.balance_changes()
+    let change = fx
+        .balance_changes()
         .get(&(account, asset))
         .copied()
-        .unwrap_or(0)
+        .unwrap_or(0);
+    i64::try_from(change).unwrap()
 }
 
 #[test]
@@ -273,7 +275,7 @@ proptest! {
         assert_balanced(&fx);
         for ((account, asset), delta) in fx.balance_changes() {
             if let Account::Held(owner) = account {
-                *holds.entry((owner, asset)).or_default() += delta;
+                *holds.entry((owner, asset)).or_default() += i64::try_from(delta).unwrap();
             }
         }
         let mut live: BTreeMap<(u128, Asset), i64> = BTreeMap::new();
@@ -292,4 +294,52 @@ proptest! {
             }
         }
     }
+}
+
+/// A lot so large that three of them pass `i64::MAX` base units: the trade is flagged rather
+/// than written with a wrapped or saturated amount (settlement then refuses the command).
+#[test]
+fn a_trade_whose_amounts_do_not_fit_is_flagged_not_wrapped() {
+    let huge = MarketRules {
+        lot_size: 1 << 62,
+        ..rules()
+    };
+    let mut engine = Engine::new(huge, 0).unwrap();
+    let lots = |id, owner, side| OrderState {
+        held: if side == Side::Sell { 3 << 62 } else { 1_000 },
+        ..order(id, owner, side, Some(1), 3)
+    };
+    let mut fx = Effects::default();
+    engine.apply(Input::Place(lots(1, ALICE, Side::Sell)), 1, &mut fx);
+    assert!(fx.overflowed.is_empty(), "resting moves no money");
+    engine.apply(Input::Place(lots(2, BOB, Side::Buy)), 2, &mut fx);
+    assert_eq!(fx.trades.len(), 1);
+    assert_eq!(&fx.overflowed[..2], [2, 1], "the taker and the maker");
+    let trade = &fx.ledger[0];
+    assert!(
+        trade.iter().all(|p| p.amount.unsigned_abs() < 1 << 62),
+        "no saturated amount: {trade:?}"
+    );
+}
+
+/// Refusing an accepted order (settlement could not write it) gives its whole hold back in
+/// one balanced release and ends it `REJECTED` with the reason.
+#[test]
+fn a_refused_order_gets_its_hold_back() {
+    let buy = order(7, BOB, Side::Buy, Some(10_000), 3);
+    let fx = matcher::engine::refusal(buy, matcher::engine::BALANCE_LIMIT);
+    assert_balanced(&fx);
+    assert_eq!(
+        change(&fx, Account::Available(BOB), Asset::Quote),
+        i64::try_from(buy.held).unwrap()
+    );
+    assert_eq!(
+        change(&fx, Account::Held(BOB), Asset::Quote),
+        -i64::try_from(buy.held).unwrap()
+    );
+    let o = fx.orders[&7];
+    assert_eq!(
+        (o.status, o.reason, o.held),
+        (Status::Rejected, Some("BALANCE_LIMIT"), 0)
+    );
 }

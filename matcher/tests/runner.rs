@@ -14,7 +14,7 @@ use matcher::{
     BookConfig, Side,
     engine::{MarketRules, required_hold},
     events::{Envelope, MarketEvent, market_topic, user_topic},
-    runner::{Matcher, MatcherConfig},
+    runner::{Matcher, MatcherConfig, MatcherError},
     settle::add_to_balance,
 };
 use migration::{BrainMigrator, MigratorTrait};
@@ -728,7 +728,7 @@ async fn a_batch_that_would_overdraw_or_invent_a_balance_is_refused() {
         let carol = moving(Account::Available(CAROL.as_u128()), Asset::Base, -1);
         assert!(matches!(
             attempt(carol).await,
-            Err(sea_orm::DbErr::RecordNotUpdated)
+            Err(MatcherError::Db(sea_orm::DbErr::RecordNotUpdated))
         ));
         // Alice has 10 ACME, not 11.
         let alice = moving(Account::Available(ALICE.as_u128()), Asset::Base, -11);
@@ -753,8 +753,231 @@ async fn a_batch_that_would_overdraw_or_invent_a_balance_is_refused() {
         ghost.orders.insert(state.id, state);
         assert!(matches!(
             attempt(ghost).await,
-            Err(sea_orm::DbErr::Custom(_))
+            Err(MatcherError::Db(sea_orm::DbErr::Custom(_)))
         ));
     })
     .await;
+}
+
+const DAVE: Uuid = Uuid::from_u128(0xDA7E);
+
+/// The events of `user` published so far, as (status, reason) of their order updates.
+async fn order_updates(sub: &mut bus::Subscription) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    while let Ok(Some(BusItem::Message(m))) =
+        tokio::time::timeout(Duration::from_millis(50), sub.next()).await
+    {
+        let e: Envelope = serde_json::from_slice(&m).unwrap();
+        if let MarketEvent::Order { order, .. } = e.event {
+            out.push((order.status, order.reason));
+        }
+    }
+    out
+}
+
+async fn unprocessed(w: &World) -> usize {
+    commands::Entity::find()
+        .filter(commands::Column::ProcessedAt.is_null())
+        .all(&w.db)
+        .await
+        .unwrap()
+        .len()
+}
+
+/// Alice can receive 5 more ACME before her balance passes `i64::MAX` and buys 6 in the
+/// middle of a batch: her order alone is refused (the batch is split until it is alone), her
+/// hold comes back, and the orders before and after it trade.
+#[tokio::test]
+async fn a_buy_that_would_overflow_its_buyer_is_rejected_alone_and_its_batch_settles() {
+    each_backend(|db, _| async move {
+        let w = World::new(db).await;
+        w.fund(ALICE, w.acme, i64::MAX - 5).await;
+        w.fund(ALICE, w.usd, 1_000_000).await;
+        w.fund(BOB, w.acme, 10).await;
+        w.fund(CAROL, w.usd, 1_000_000).await;
+        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new());
+        let mut alices = bus.subscribe(&user_topic(ALICE)).await.unwrap();
+        let mut m = matcher(&w.db, bus.clone());
+        let offer = w.place(BOB, Side::Sell, 10_000, 10).await;
+        assert_eq!(m.process_next_batch().await.unwrap(), 1);
+
+        let first = w.place(CAROL, Side::Buy, 10_000, 2).await;
+        let greedy = w.place(ALICE, Side::Buy, 10_000, 6).await;
+        let last = w.place(CAROL, Side::Buy, 10_000, 2).await;
+        assert_eq!(m.process_next_batch().await.unwrap(), 3, "one step");
+        assert_eq!(unprocessed(&w).await, 0);
+
+        let g = w.order(greedy).await;
+        assert_eq!(
+            (
+                g.status.as_str(),
+                g.reason.as_deref(),
+                g.filled_lots,
+                g.held_remaining
+            ),
+            ("rejected", Some("BALANCE_LIMIT"), 0, 0)
+        );
+        assert_eq!(w.balance(ALICE, w.usd).await, (1_000_000, 0));
+        assert_eq!(w.balance(ALICE, w.acme).await, (i64::MAX - 5, 0));
+        assert_eq!(
+            order_updates(&mut alices).await,
+            [("rejected".to_owned(), Some("BALANCE_LIMIT".to_owned()))]
+        );
+        for id in [first, last] {
+            assert_eq!(w.order(id).await.status, "filled");
+        }
+        let o = w.order(offer).await;
+        assert_eq!((o.status.as_str(), o.filled_lots), ("partially_filled", 4));
+        assert_eq!(w.balance(CAROL, w.acme).await, (4, 0));
+        w.assert_ledger_consistent().await;
+        assert_eq!(m.process_next_batch().await.unwrap(), 0, "nothing retried");
+    })
+    .await;
+}
+
+/// Alice's bid rests first; when Bob sells into it, paying her out would pass the largest
+/// amount. Her resting bid is cancelled with the reason (refusing every seller who meets it
+/// instead would block the market), and Bob's order trades with the next bid.
+#[tokio::test]
+async fn a_resting_order_that_cannot_be_paid_out_is_cancelled_and_the_incoming_order_trades_on() {
+    each_backend(|db, _| async move {
+        let w = World::new(db).await;
+        w.fund(ALICE, w.acme, i64::MAX - 5).await;
+        w.fund(ALICE, w.usd, 1_000_000).await;
+        w.fund(CAROL, w.usd, 1_000_000).await;
+        w.fund(BOB, w.acme, 10).await;
+        let mut m = matcher(&w.db, Arc::new(LocalBus::new()));
+        let greedy = w.place(ALICE, Side::Buy, 10_000, 6).await;
+        let modest = w.place(CAROL, Side::Buy, 9_000, 3).await;
+        assert_eq!(m.process_next_batch().await.unwrap(), 2);
+
+        // Six would take Alice past the largest amount (she has room for five).
+        let sell = w.place(BOB, Side::Sell, 9_000, 6).await;
+        assert_eq!(m.process_next_batch().await.unwrap(), 1);
+        let g = w.order(greedy).await;
+        assert_eq!(
+            (
+                g.status.as_str(),
+                g.reason.as_deref(),
+                g.filled_lots,
+                g.held_remaining
+            ),
+            ("cancelled", Some("BALANCE_LIMIT"), 0, 0)
+        );
+        assert_eq!(w.balance(ALICE, w.usd).await, (1_000_000, 0));
+        let m_ = w.order(modest).await;
+        assert_eq!((m_.status.as_str(), m_.filled_lots), ("filled", 3));
+        let s = w.order(sell).await;
+        assert_eq!((s.status.as_str(), s.filled_lots), ("partially_filled", 3));
+        assert_eq!(w.balance(CAROL, w.acme).await, (3, 0));
+        w.assert_ledger_consistent().await;
+    })
+    .await;
+}
+
+/// Someone deleted Bob's USD balance behind the ledger's back, so neither his trade nor the
+/// release of his hold can be written. His command is taken out of the queue alone (his
+/// order is left for the audit to report) and Carol's order in the same batch trades.
+#[tokio::test]
+async fn a_command_the_database_refuses_is_taken_out_alone_and_never_retried_forever() {
+    each_backend(|db, _| async move {
+        let w = World::new(db).await;
+        w.fund(ALICE, w.acme, 10).await;
+        w.fund(BOB, w.usd, 1_000_000).await;
+        w.fund(CAROL, w.usd, 1_000_000).await;
+        let mut m = matcher(&w.db, Arc::new(LocalBus::new()));
+        let offer = w.place(ALICE, Side::Sell, 10_000, 2).await;
+        assert_eq!(m.process_next_batch().await.unwrap(), 1);
+
+        let broken = w.place(BOB, Side::Buy, 10_000, 1).await;
+        balances::Entity::delete_by_id((BOB, w.usd))
+            .exec(&w.db)
+            .await
+            .unwrap();
+        let fine = w.place(CAROL, Side::Buy, 10_000, 1).await;
+        assert_eq!(m.process_next_batch().await.unwrap(), 2);
+        assert_eq!(unprocessed(&w).await, 0);
+        assert_eq!(w.order(broken).await.status, "accepted");
+        assert_eq!(w.order(fine).await.status, "filled");
+        assert_eq!(w.order(offer).await.filled_lots, 1);
+        assert_eq!(m.process_next_batch().await.unwrap(), 0);
+
+        // The book goes on: Dave takes the rest of the offer.
+        w.fund(DAVE, w.usd, 1_000_000).await;
+        let next = w.place(DAVE, Side::Buy, 10_000, 1).await;
+        assert_eq!(m.process_next_batch().await.unwrap(), 1);
+        assert_eq!(w.order(next).await.status, "filled");
+        assert_eq!(w.order(offer).await.status, "filled");
+    })
+    .await;
+}
+
+/// A database that makes the batch wait too long (a lock held elsewhere: `SQLITE_BUSY`, or
+/// PostgreSQL's `lock_timeout`) is a transient failure: the step fails, nothing is refused,
+/// and the next step settles everything.
+#[tokio::test]
+async fn a_busy_database_refuses_no_command_and_the_batch_settles_when_it_is_free() {
+    // SQLite: a file, so that a second pool can hold its write lock.
+    let path = std::env::temp_dir().join(format!("rialto-matcher-{}.db", Uuid::new_v4()));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let db = Database::connect(&url).await.unwrap();
+    BrainMigrator::up(&db, None).await.unwrap();
+    let mut opts = ConnectOptions::new(&url);
+    opts.map_sqlx_sqlite_opts(|o| o.busy_timeout(Duration::from_millis(200)));
+    let matcher_db = Database::connect(opts).await.unwrap();
+    busy_story(
+        db.clone(),
+        matcher_db.clone(),
+        "UPDATE markets SET status = status",
+    )
+    .await;
+    db.close().await.unwrap();
+    matcher_db.close().await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
+    }
+
+    // PostgreSQL: the matcher's sessions wait at most 200 ms for a row lock.
+    each_backend(|db, url| async move {
+        let Some(url) = url else { return };
+        let mut opts = ConnectOptions::new(&url);
+        opts.map_sqlx_postgres_opts(|o| o.options([("lock_timeout", "200ms")]));
+        let matcher_db = Database::connect(opts).await.unwrap();
+        busy_story(
+            db,
+            matcher_db.clone(),
+            "SELECT seq FROM commands FOR UPDATE",
+        )
+        .await;
+        matcher_db.close().await.unwrap();
+    })
+    .await;
+}
+
+async fn busy_story(db: DatabaseConnection, matcher_db: DatabaseConnection, hold_lock: &str) {
+    let w = World::new(db).await;
+    w.fund(ALICE, w.acme, 10).await;
+    w.fund(BOB, w.usd, 1_000_000).await;
+    let mut m = matcher(&matcher_db, Arc::new(LocalBus::new()));
+    let sell = w.place(ALICE, Side::Sell, 10_000, 2).await;
+    let buy = w.place(BOB, Side::Buy, 10_000, 2).await;
+
+    let blocker = w.db.begin().await.unwrap();
+    blocker.execute_unprepared(hold_lock).await.unwrap();
+    let busy = m.process_next_batch().await.unwrap_err();
+    assert!(
+        busy.is_transient(w.db.get_database_backend()),
+        "a busy database is transient: {busy}"
+    );
+    blocker.rollback().await.unwrap();
+    for id in [sell, buy] {
+        assert_eq!(w.order(id).await.status, "accepted", "nothing refused");
+    }
+    assert_eq!(unprocessed(&w).await, 2);
+
+    assert_eq!(m.process_next_batch().await.unwrap(), 2);
+    for id in [sell, buy] {
+        assert_eq!(w.order(id).await.status, "filled");
+    }
+    w.assert_ledger_consistent().await;
 }

@@ -225,7 +225,7 @@ async fn the_migrator_applies_down_and_up_again_beside_auth() {
                 .await
                 .unwrap()
                 .len()
-                == 1
+                == BrainMigrator::migrations().len()
         );
         assert!(
             AuthMigrator::get_pending_migrations(&db)

@@ -1,5 +1,5 @@
-// The end-to-end harness: a real `rialto serve --demo` on a free port with a temporary
-// data directory, serving this build (web/dist) at /, and Debian's Chromium driven by
+// The end-to-end harness: a real `rialto serve --demo` on port 0 (the address it got is
+// read back from its --address-file) with a temporary data directory, serving this build (web/dist) at /, and Debian's Chromium driven by
 // playwright-core (no browser download, ever: `executablePath` points at /usr/bin/chromium).
 //
 // Environment:
@@ -7,8 +7,7 @@
 //   CHROMIUM     the browser (default: /usr/bin/chromium)
 //   E2E_HEADED=1 show the browser
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,17 +17,23 @@ export const webDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const artifacts = join(webDir, 'e2e', 'artifacts');
 const bin = process.env.RIALTO_BIN || 'rialto';
 
-/** A port nobody listens on right now. */
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+/**
+ * The address `child` writes to `file` once it listens (`rialto --address-file`); a child
+ * that exits first fails the start at once (the caller adds its output).
+ */
+async function announcedAddress(file, child, ms = 60_000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (existsSync(file)) {
+      const text = readFileSync(file, 'utf8');
+      if (text.endsWith('\n')) return text.trim();
+    }
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`rialto exited (${child.exitCode ?? child.signalCode}) before listening`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`rialto did not announce its address within ${ms / 1000} s`);
 }
 
 async function waitReady(url, child, ms = 60_000) {
@@ -46,6 +51,10 @@ async function waitReady(url, child, ms = 60_000) {
   throw new Error(`rialto did not become ready at ${url}`);
 }
 
+/**
+ * Starts the server with an admin account; returns its URL, the admin's login and `stop`.
+ * The web build must exist (`npm run build`).
+ */
 /**
  * The server's environment: the shell's, minus anything that would point it elsewhere than
  * its temporary data directory (CI exports DATABASE_URL and REDIS_URL for the Rust suites;
@@ -75,17 +84,22 @@ async function terminate(child) {
   });
 }
 
-/** `rialto serve --demo` on `dataDir` and a free port, ready; its output goes to `log`. */
+/**
+ * `rialto serve --demo` on `dataDir` and port 0, ready (the address it got is read back
+ * from its --address-file); its output goes to `log`.
+ */
 async function serve(dataDir, args, log) {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const addressFile = join(dataDir, 'rialto.address');
+  rmSync(addressFile, { force: true }); // an earlier start's
   const child = spawn(
     bin,
     [
       'serve',
       '--demo',
       '--listen',
-      `127.0.0.1:${port}`,
+      '127.0.0.1:0',
+      '--address-file',
+      addressFile,
       '--data-dir',
       dataDir,
       '--web-dir',
@@ -96,7 +110,9 @@ async function serve(dataDir, args, log) {
   );
   child.stdout.on('data', (d) => log.push(String(d)));
   child.stderr.on('data', (d) => log.push(String(d)));
+  let url;
   try {
+    url = `http://${await announcedAddress(addressFile, child)}`;
     await waitReady(url, child);
   } catch (e) {
     child.kill('SIGKILL');

@@ -34,7 +34,8 @@ pub struct RemoteAuth {
     /// When an unknown `kid` last made us fetch; held while fetching, so a burst of tokens
     /// with a new key waits for one fetch instead of each failing or each fetching.
     last_refetch: tokio::sync::Mutex<Option<Instant>>,
-    keys: quick_cache::sync::Cache<[u8; 32], (Instant, Option<Identity>)>,
+    keys: quick_cache::sync::Cache<[u8; 32], (Instant, Identity)>,
+    refused_keys: quick_cache::sync::Cache<[u8; 32], Instant>,
     /// Sessions and keys revoked before their time, as the bus announced them.
     revocations: Arc<RevocationList>,
 }
@@ -61,6 +62,7 @@ impl RemoteAuth {
             ))),
             last_refetch: tokio::sync::Mutex::new(None),
             keys: quick_cache::sync::Cache::new(10_000),
+            refused_keys: quick_cache::sync::Cache::new(1_000),
             revocations: Arc::new(RevocationList::new()),
         })
     }
@@ -119,15 +121,36 @@ impl RemoteAuth {
         Ok(identity)
     }
 
+    /// Whether checking `bearer` would mean asking the auth service: a well-formed API key
+    /// whose answer, yes or no, is not remembered.
+    pub fn needs_lookup(&self, bearer: &str) -> bool {
+        if !secrets::is_well_formed_api_key(bearer) {
+            return false;
+        }
+        let digest: [u8; 32] = Sha256::digest(bearer.as_bytes()).into();
+        let fresh = |at: Instant| at.elapsed() < KEY_CACHE_TTL;
+        !(self.keys.get(&digest).is_some_and(|(at, _)| fresh(at))
+            || self.refused_keys.get(&digest).is_some_and(fresh))
+    }
+
     async fn api_key(&self, key: &str) -> Result<Identity, AuthError> {
+        if !secrets::is_well_formed_api_key(key) {
+            return Err(AuthError::InvalidCredential);
+        }
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        if let Some((at, answer)) = self.keys.get(&digest)
+        if let Some((at, identity)) = self.keys.get(&digest)
             && at.elapsed() < KEY_CACHE_TTL
         {
-            return answer
+            return Some(identity)
                 .filter(|identity| !self.revocations.is_revoked(identity))
                 .ok_or(AuthError::InvalidCredential);
         }
+        if let Some(at) = self.refused_keys.get(&digest)
+            && at.elapsed() < KEY_CACHE_TTL
+        {
+            return Err(AuthError::InvalidCredential);
+        }
+        metrics::counter!("rialto_gateway_api_key_checks_total").increment(1);
         let token = self
             .signer
             .sign(&SubgraphContext {
@@ -159,8 +182,16 @@ impl RemoteAuth {
             .json()
             .await
             .map_err(|e| AuthError::Internal(anyhow::anyhow!("auth's API key answer: {e}")))?;
-        self.keys
-            .insert(digest, (Instant::now(), answer.identity.clone()));
-        answer.identity.ok_or(AuthError::InvalidCredential)
+        // Refused keys are remembered apart, so made-up keys cannot push real ones out.
+        match answer.identity {
+            Some(identity) => {
+                self.keys.insert(digest, (Instant::now(), identity.clone()));
+                Ok(identity)
+            }
+            None => {
+                self.refused_keys.insert(digest, Instant::now());
+                Err(AuthError::InvalidCredential)
+            }
+        }
     }
 }

@@ -24,7 +24,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use common::{Caller, ErrorCode, RequestMeta, context::CONTEXT_HEADER};
+use common::{ErrorCode, context::CONTEXT_HEADER};
 
 use super::{AppState, Endpoint, Subgraph};
 use crate::{
@@ -124,7 +124,7 @@ async fn upgrade(state: AppState, req: Request, peer: Option<SocketAddr>) -> Res
             .max_frame_size(state.http.sockets.max_message_bytes),
         Err(e) => return e.into_response(),
     };
-    let meta = edge::request_meta(&parts.headers, peer, state.http.trust_forwarded_for);
+    let meta = edge::request_meta(&parts.headers, peer, &state.http.trust_forwarded_for);
     let traceparent = edge::traceparent(&parts.headers);
     let drain = state.drain.clone();
     match state.endpoint.clone() {
@@ -285,36 +285,25 @@ fn parse_subgraph_request(bytes: &Bytes) -> Result<async_graphql::Request, Strin
 }
 
 /// Over the limit: 429 with `Retry-After` and a `RATE_LIMITED` error.
-fn rate_limited(
-    state: &AppState,
-    caller: &Caller,
-    meta: &RequestMeta,
-    cost: usize,
-    media: &'static str,
-) -> Option<Response> {
-    for _ in 0..cost.max(1) {
-        if let Err(wait) = state.limiter.check(caller, meta) {
-            let secs = wait.as_secs().max(1);
-            metrics::counter!("rialto_graphql_errors_total", "code" => ErrorCode::RateLimited.as_str())
-                .increment(1);
-            let mut err = error_json(
-                &format!("too many requests; retry in {secs} s"),
-                ErrorCode::RateLimited,
-            );
-            if let Some(ext) = err.get_mut("extensions").and_then(JsonValue::as_object_mut) {
-                ext.insert("retryAfter", JsonValue::from(secs));
-            }
-            let body = GraphQLResponse {
-                errors: vec![err],
-                data: None,
-            };
-            let mut resp = json_response(&body, media, StatusCode::TOO_MANY_REQUESTS);
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            return Some(resp);
-        }
+fn too_many(wait: std::time::Duration, media: &'static str) -> Response {
+    let secs = wait.as_secs().max(1);
+    metrics::counter!("rialto_graphql_errors_total", "code" => ErrorCode::RateLimited.as_str())
+        .increment(1);
+    let mut err = error_json(
+        &format!("too many requests; retry in {secs} s"),
+        ErrorCode::RateLimited,
+    );
+    if let Some(ext) = err.get_mut("extensions").and_then(JsonValue::as_object_mut) {
+        ext.insert("retryAfter", JsonValue::from(secs));
     }
-    None
+    let body = GraphQLResponse {
+        errors: vec![err],
+        data: None,
+    };
+    let mut resp = json_response(&body, media, StatusCode::TOO_MANY_REQUESTS);
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    resp
 }
 
 async fn run_gateway(
@@ -326,14 +315,24 @@ async fn run_gateway(
     batch: bool,
     media: &'static str,
 ) -> Response {
-    let meta = edge::request_meta(headers, peer, state.http.trust_forwarded_for);
+    let meta = edge::request_meta(headers, peer, &state.http.trust_forwarded_for);
     let request_id = meta.request_id.clone();
+    // The address's budget first: a flood of made-up credentials stops here, before any of
+    // them costs a check.
+    if let Err(wait) = state.limiter.admit(&meta, requests.len()) {
+        return too_many(wait, media);
+    }
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     if headers.contains_key(CONTEXT_HEADER) {
         // Only a gateway makes contexts; one from a client is ignored, never forwarded.
         tracing::warn!("a client sent a subgraph context header; ignored");
+    }
+    if state.authenticator.needs_lookup(authorization)
+        && let Err(wait) = state.limiter.lookup(&meta)
+    {
+        return too_many(wait, media);
     }
     let caller = match state.authenticator.authenticate(authorization).await {
         Ok(c) => c,
@@ -344,15 +343,27 @@ async fn run_gateway(
             return json_response(&body, media, StatusCode::SERVICE_UNAVAILABLE);
         }
     };
-    if let Some(resp) = rate_limited(state, &caller, &meta, requests.len(), media) {
-        return resp;
+    // What the request really does: one per operation, one per root mutation field.
+    let prepared: Vec<_> = requests
+        .iter()
+        .map(|r| gateway.prepare(&r.query, r.operation_name.as_deref()))
+        .collect();
+    let cost = prepared
+        .iter()
+        .map(|p| p.as_ref().map_or(1, |p| p.cost()))
+        .sum();
+    if let Err(wait) = state.limiter.charge(&caller, &meta, cost) {
+        return too_many(wait, media);
     }
     let context = Arc::new(RequestContext::new(
         caller,
         meta,
         edge::traceparent(headers),
     ));
-    let runs = requests.iter().map(|r| run_one(gateway, r, &context));
+    let runs = requests
+        .iter()
+        .zip(prepared)
+        .map(|(r, p)| run_one(gateway, r, p, &context));
     let mut responses = futures_util::future::join_all(runs).await;
     for r in &mut responses {
         finish(r, request_id.as_deref());
@@ -374,11 +385,11 @@ async fn run_gateway(
 async fn run_one(
     gateway: &Gateway,
     request: &GraphQLRequest,
+    prepared: Result<Arc<crate::gateway::Prepared>, GraphQLResponse>,
     context: &Arc<RequestContext>,
 ) -> GraphQLResponse {
     let started = Instant::now();
-    let (label, response) = match gateway.prepare(&request.query, request.operation_name.as_deref())
-    {
+    let (label, response) = match prepared {
         Ok(prepared) => (
             operation_label(prepared.name()),
             gateway
@@ -452,10 +463,18 @@ async fn run_subgraph(
     let (caller, meta) = match from_gateway {
         Some(ctx) => (ctx.caller, ctx.meta),
         None => {
-            let meta = edge::request_meta(headers, peer, state.http.trust_forwarded_for);
+            let meta = edge::request_meta(headers, peer, &state.http.trust_forwarded_for);
+            if let Err(wait) = state.limiter.admit(&meta, 1) {
+                return too_many(wait, media);
+            }
             let authorization = headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok());
+            if state.authenticator.needs_lookup(authorization)
+                && let Err(wait) = state.limiter.lookup(&meta)
+            {
+                return too_many(wait, media);
+            }
             let caller = match state.authenticator.authenticate(authorization).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -468,8 +487,8 @@ async fn run_subgraph(
                     );
                 }
             };
-            if let Some(resp) = rate_limited(state, &caller, &meta, 1, media) {
-                return resp;
+            if let Err(wait) = state.limiter.charge(&caller, &meta, 1) {
+                return too_many(wait, media);
             }
             (caller, meta)
         }

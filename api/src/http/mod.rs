@@ -9,6 +9,7 @@ mod graphiql;
 mod graphql;
 mod internal;
 mod limits;
+pub use limits::RequestLimiter;
 mod ops;
 pub mod sockets;
 mod subgraph;
@@ -98,14 +99,19 @@ pub struct HttpConfig {
     #[arg(long = "max-batch", env = "RIALTO_MAX_BATCH", default_value_t = 10)]
     pub max_batch: usize,
 
-    /// Take the client address from the first `X-Forwarded-For` hop (only behind a proxy
-    /// you run, such as the deployment's nginx).
+    /// Networks of the proxies you run in front of Rialto, comma-separated (e.g.
+    /// `127.0.0.1/32,10.0.0.0/8`; an address alone is one host). A request from one of them
+    /// has its client address taken from `X-Forwarded-For`: the right-most hop that is not
+    /// itself a trusted proxy, so a client cannot choose its own by prepending. None by
+    /// default: the peer's address is the client's.
     #[arg(
         long = "trust-forwarded-for",
         env = "RIALTO_TRUST_FORWARDED_FOR",
-        default_value_t = false
+        value_name = "NETWORKS",
+        value_delimiter = ',',
+        value_parser = crate::edge::parse_trusted_network
     )]
-    pub trust_forwarded_for: bool,
+    pub trust_forwarded_for: Vec<ipnet::IpNet>,
 
     /// On shutdown, how long to wait for open WebSockets to close after telling them to
     /// (1012, service restart) before exiting anyway, in seconds.
@@ -126,7 +132,7 @@ impl Default for HttpConfig {
         Self {
             max_body_bytes: 256 * 1024,
             request_timeout_secs: 30,
-            trust_forwarded_for: false,
+            trust_forwarded_for: Vec::new(),
             drain_timeout_secs: 20,
             cors_allow_origins: Vec::new(),
             disable_introspection: false,

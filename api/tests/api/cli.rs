@@ -1,6 +1,6 @@
 //! The `rialto` command as an operator uses it.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use api::startup::{AppConfig, Application, Storage};
 use serde_json::json;
@@ -164,38 +164,15 @@ async fn migrate_prepares_an_empty_database_for_the_service() {
 #[tokio::test]
 async fn serve_starts_on_the_embedded_default_and_stops_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = rialto()
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(tmp.path())
-        .env_remove("DATABASE_URL")
-        .env("RIALTO_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    let health = format!("http://127.0.0.1:{port}/health");
-    let up = tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        loop {
-            if client
-                .get(&health)
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    })
+    let server = start_rialto(
+        &["serve", "--listen", "127.0.0.1:0"],
+        tmp.path(),
+        &[("RIALTO_LOG_FORMAT", "json")],
+    )
     .await;
-    assert!(up.is_ok(), "serve did not come up");
+    let health = format!("{}/health", server.base_url());
+    let status = reqwest::get(&health).await.unwrap().status();
+    assert_eq!(status, 200);
     assert!(
         tmp.path().join("rialto.db").exists(),
         "SQLite under --data-dir"
@@ -205,25 +182,45 @@ async fn serve_starts_on_the_embedded_default_and_stops_on_sigterm() {
         "a signing key generated under --data-dir"
     );
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || child.wait_with_output())
+    server.terminate().unwrap();
+    let exit = server
+        .exit_within(std::time::Duration::from_secs(30))
         .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "graceful exit, got {:?}",
-        status.status
-    );
-    let logs = String::from_utf8_lossy(&status.stdout).to_string()
-        + &String::from_utf8_lossy(&status.stderr);
+        .expect("an exit within 30 s");
+    assert!(exit.success, "graceful exit, got {exit}");
+    let logs = server.output.text();
     let first = logs.lines().next().unwrap_or_default();
     assert!(
         serde_json::from_str::<serde_json::Value>(first).is_ok(),
         "JSON logs: {first}"
+    );
+}
+
+#[test]
+fn log_lines_written_to_a_pipe_carry_no_colour_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    // As `./scripts/run > file` or `rialto migrate | tee`: standard output is not a terminal.
+    let out = rialto()
+        .arg("migrate")
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("AUTH_DATABASE_URL")
+        .env_remove("NO_COLOR")
+        .env_remove("RIALTO_LOG_FORMAT")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let logs = [out.stdout, out.stderr].concat();
+    let text = String::from_utf8_lossy(&logs);
+    assert!(text.contains("migrations applied"), "{text}");
+    assert!(
+        !logs.contains(&0x1b),
+        "an escape code in the piped log: {text:?}"
     );
 }

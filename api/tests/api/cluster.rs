@@ -46,29 +46,41 @@ impl Cluster {
             .expect("run scripts/cluster")
     }
 
-    /// `scripts/cluster up` on a fresh database, on ports free right now.
+    /// `scripts/cluster up` on a fresh database. nginx and a restarted replica need ports
+    /// fixed beforehand, so the cluster's ten are taken below the range the system hands
+    /// out for port 0 (where every other server under test gets its port); a run that
+    /// another program holds one of anyway fails `up` at once, and another run is tried.
     fn up(database_url: &str, redis_url: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let base = free_port_run(10);
-        let env = vec![
-            ("RIALTO_BIN", env!("CARGO_BIN_EXE_rialto").to_string()),
-            ("RIALTO_CLUSTER_DIR", dir.path().display().to_string()),
-            ("RIALTO_CLUSTER_PORT", base.to_string()),
-            ("DATABASE_URL", database_url.to_string()),
-            ("REDIS_URL", redis_url.to_string()),
-            (
-                "RIALTO_REDIS_PREFIX",
-                format!("rialto-test-{}:", uuid::Uuid::new_v4().simple()),
-            ),
-        ];
-        let cluster = Self {
-            dir,
-            env,
-            url: format!("http://127.0.0.1:{base}/graphql"),
-        };
-        let out = cluster.run(&["up"]);
-        cluster.check("up", &out);
-        cluster
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let dir = tempfile::tempdir().unwrap();
+            let base = fixed_port_run(10);
+            let env = vec![
+                ("RIALTO_BIN", env!("CARGO_BIN_EXE_rialto").to_string()),
+                ("RIALTO_CLUSTER_DIR", dir.path().display().to_string()),
+                ("RIALTO_CLUSTER_PORT", base.to_string()),
+                ("DATABASE_URL", database_url.to_string()),
+                ("REDIS_URL", redis_url.to_string()),
+                (
+                    "RIALTO_REDIS_PREFIX",
+                    format!("rialto-test-{}:", uuid::Uuid::new_v4().simple()),
+                ),
+            ];
+            let cluster = Self {
+                dir,
+                env,
+                url: format!("http://127.0.0.1:{base}/graphql"),
+            };
+            let out = cluster.run(&["up"]);
+            let said = String::from_utf8_lossy(&out.stderr).to_string();
+            if !out.status.success() && said.contains("in use") {
+                failures.push(said);
+                continue;
+            }
+            cluster.check("up", &out);
+            return cluster;
+        }
+        panic!("three runs of ports were taken: {failures:?}");
     }
 
     fn check(&self, what: &str, out: &std::process::Output) {
@@ -99,23 +111,27 @@ impl Drop for Cluster {
     }
 }
 
-/// The first of `n` consecutive TCP ports that are free now.
-fn free_port_run(n: u16) -> u16 {
+/// The first of `n` consecutive TCP ports that are free now, chosen at random below the
+/// system's range for port 0 (`/proc/sys/net/ipv4/ip_local_port_range`), so that no server
+/// a test starts on port 0 can be given one of them meanwhile.
+fn fixed_port_run(n: u16) -> u16 {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (low, high) = (10_000, ephemeral_low.saturating_sub(n));
+    assert!(
+        high > low,
+        "no room below the ephemeral range ({ephemeral_low})"
+    );
     for _ in 0..200 {
-        let start = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if start > 65535 - n {
-            continue;
-        }
+        let start = rand::random_range(low..high);
         let all_free = (start..start + n).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok());
         if all_free {
             return start;
         }
     }
-    panic!("no run of {n} free ports");
+    panic!("no run of {n} free ports in {low}..{high}");
 }
 
 /// What one subscription saw: its events (with when), and how many times it connected.

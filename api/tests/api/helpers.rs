@@ -26,6 +26,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// The Postgres database of this test, if any (else SQLite under `data_dir`).
     pub database_url: Option<String>,
+    /// The auth service in the app (counters the stories check).
+    pub auth: auth::AuthService,
     _tmp: tempfile::TempDir,
 }
 
@@ -102,7 +104,8 @@ async fn spawn(adjust: impl FnOnce(&mut AppConfig), demo: bool) -> TestApp {
     adjust(&mut config);
     let mut app = Application::build(config).await.expect("build app");
     let addr = format!("http://{}", app.local_addr().unwrap());
-    let db = app.auth().expect("auth runs in-process").db().clone();
+    let auth = app.auth().expect("auth runs in-process").clone();
+    let db = auth.db().clone();
     if demo {
         app.start_demo().await.expect("start the demo");
     }
@@ -113,6 +116,7 @@ async fn spawn(adjust: impl FnOnce(&mut AppConfig), demo: bool) -> TestApp {
         db,
         data_dir,
         database_url,
+        auth,
         _tmp: tmp,
     }
 }
@@ -268,4 +272,35 @@ pub async fn assert_audit_passes(app: &TestApp) {
     let report = brain::audit::run(&snapshot).await.unwrap();
     snapshot.rollback().await.unwrap();
     assert!(report.violations.is_empty(), "audit: {report}");
+}
+
+/// Starts the real `rialto` binary with `args` (which include `--listen 127.0.0.1:0`) and
+/// `--data-dir data_dir`, on the embedded default whatever the environment says, and waits
+/// for the address it writes to `--address-file`; a child that exits first fails the test
+/// with its output.
+pub async fn start_rialto(
+    args: &[&str],
+    data_dir: &std::path::Path,
+    envs: &[(&str, &str)],
+) -> fixtures::process::Running {
+    let address_file = data_dir.join("rialto.address");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_rialto"));
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--address-file")
+        .arg(&address_file)
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    fixtures::process::Running::start(
+        &format!("rialto {}", args.join(" ")),
+        cmd,
+        fixtures::process::Announce::File(address_file),
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
 }

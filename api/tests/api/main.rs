@@ -4,18 +4,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod admin;
 mod api_keys;
 mod cli;
+mod client_address;
 mod cluster;
 mod crash;
 mod demo;
 mod federation;
 mod helpers;
 mod integrators;
+mod overflow;
+mod request_costs;
 mod robustness;
 mod sessions;
 mod sign_up_and_in;
 mod socket_lifetime;
+mod socket_limits;
+mod throttling;
 mod tokens;
 mod trading;
 mod websocket;

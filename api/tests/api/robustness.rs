@@ -459,7 +459,7 @@ async fn a_burst_over_the_rate_limit_gets_429_with_retry_after() {
     let app = spawn_app_with(|c| {
         c.http.rate_limit_per_second = 1.try_into().unwrap();
         c.http.rate_limit_burst = 3.try_into().unwrap();
-        c.http.trust_forwarded_for = true;
+        c.http.trust_forwarded_for = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     // Ann signs up from her own address, so the burst below starts with a full budget.
@@ -630,7 +630,9 @@ async fn production_can_switch_off_introspection_and_graphiql() {
 /// refused fetch left.
 #[tokio::test]
 async fn a_query_over_a_subgraphs_complexity_limit_gets_one_bad_user_input_error() {
-    let app = spawn_app().await;
+    // The gateway's own complexity limit would refuse this first; here it is lifted so the
+    // subgraph's is the one that speaks.
+    let app = spawn_app_with(|c| c.limits.max_complexity = u64::MAX).await;
     let fields = "symbol status tickSize lotSize minQuantity orderBook { bids { price quantity } asks { price quantity } } trades { id price quantity }";
     let query = format!(
         "{{ {} }}",

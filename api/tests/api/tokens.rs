@@ -1,12 +1,16 @@
 //! Forged and stale access tokens are refused with UNAUTHENTICATED. Each forgery is built
 //! next to a control token signed exactly like the server does, so the harness itself is
-//! proven to produce tokens the server accepts.
+//! proven to produce tokens the server accepts. Refresh tokens hold up under concurrency: a
+//! replay racing a refresh leaves nothing of the session alive, and a client that lost a
+//! refresh response may retry once within the grace window.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use entity::refresh_tokens;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 struct Forge {
     key: EncodingKey,
@@ -168,4 +172,162 @@ async fn the_jwks_publishes_the_signing_key_as_an_okp_jwk() {
         300,
         "five minutes"
     );
+}
+
+/// The new refresh token of a successful `refresh`, or `None` when it was refused.
+fn new_refresh_token(body: &Value) -> Option<String> {
+    body["data"]["refresh"]["refreshToken"]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Refreshes, asserting success; returns the new refresh token.
+async fn refresh(app: &TestApp, token: &str) -> String {
+    let body = app.try_refresh(token).await;
+    assert_no_errors(&body);
+    new_refresh_token(&body).unwrap()
+}
+
+/// How many of the user's refresh-token rows are not revoked (used or not).
+async fn unrevoked_rows(app: &TestApp, user_id: &str) -> u64 {
+    refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::UserId.eq(uuid::Uuid::parse_str(user_id).unwrap()))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .count(&app.db)
+        .await
+        .unwrap()
+}
+
+/// Asserts that no token of `tokens` refreshes any more and that no row of the user's
+/// sessions is left unrevoked.
+async fn assert_session_dead(app: &TestApp, user_id: &str, tokens: &[String], what: &str) {
+    for token in tokens {
+        let body = app.try_refresh(token).await;
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "{what}: {body}");
+    }
+    assert_eq!(unrevoked_rows(app, user_id).await, 0, "{what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replay_racing_a_refresh_leaves_nothing_of_the_session_alive() {
+    let app =
+        spawn_app_with(|c| c.auth.login_attempts_per_account = 1000.try_into().unwrap()).await;
+    let ann = app.register("ann@example.com").await;
+    let mut first = Some(ann.refresh_token.clone());
+    // The race is a matter of milliseconds: run it often enough to meet it.
+    for round in 0..25 {
+        let t0 = match first.take() {
+            Some(t) => t,
+            None => app.login("ann@example.com", PASSWORD).await.refresh_token,
+        };
+        let t1 = refresh(&app, &t0).await;
+        // At once: the client refreshes its token while a thief replays the spent one.
+        let (legit, replay_a, replay_b) = tokio::join!(
+            app.try_refresh(&t1),
+            app.try_refresh(&t0),
+            app.try_refresh(&t0),
+        );
+        // Whatever the order (a replay that comes first looks like a retry and gets a
+        // pair), two parties used one session: it ends, and every token is dead.
+        let mut tokens = vec![t0, t1];
+        for body in [&legit, &replay_a, &replay_b] {
+            tokens.extend(new_refresh_token(body));
+        }
+        assert_session_dead(&app, &ann.user_id, &tokens, &format!("round {round}")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_refreshes_of_one_token_and_a_replay_leave_nothing_alive() {
+    let app = spawn_app().await;
+    let ann = app.register("ann@example.com").await;
+    let t0 = ann.refresh_token.clone();
+    let t1 = refresh(&app, &t0).await;
+    let t2 = refresh(&app, &t1).await;
+
+    let mut racers = tokio::task::JoinSet::new();
+    for i in 0..9 {
+        let (client, url) = (app.client.clone(), app.url("/graphql"));
+        // Eight refreshes of the current token, and a replay of the first.
+        let token = if i == 4 { t0.clone() } else { t2.clone() };
+        racers.spawn(async move {
+            let body: Value = client
+                .post(url)
+                .json(&json!({
+                    "query": "mutation($t: String!) { refresh(refreshToken: $t) { refreshToken } }",
+                    "variables": { "t": token },
+                }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body
+        });
+    }
+    let mut tokens = vec![t0, t1, t2];
+    while let Some(body) = racers.join_next().await {
+        tokens.extend(new_refresh_token(&body.unwrap()));
+    }
+    assert_session_dead(&app, &ann.user_id, &tokens, "after the race").await;
+}
+
+#[tokio::test]
+async fn a_client_that_lost_a_refresh_response_may_retry_once() {
+    let app = spawn_app().await;
+    let ann = app.register("ann@example.com").await;
+    let t0 = ann.refresh_token.clone();
+    // The response carrying this token never reaches the client…
+    let lost = refresh(&app, &t0).await;
+    // …which retries with the token it still holds, within the grace window.
+    let retried = refresh(&app, &t0).await;
+    assert_ne!(retried, lost);
+    assert_eq!(
+        unrevoked_rows(&app, &ann.user_id).await,
+        2,
+        "the retried token (spent) and its new successor; the lost one is revoked"
+    );
+    // The session goes on with the pair the client has.
+    let next = refresh(&app, &retried).await;
+
+    // A later replay of the spent token ends the session, as reuse always has.
+    let replay = app.try_refresh(&t0).await;
+    assert_eq!(error_code(&replay), "UNAUTHENTICATED");
+    assert_session_dead(
+        &app,
+        &ann.user_id,
+        &[lost, retried, next],
+        "after the replay",
+    )
+    .await;
+    assert_eq!(
+        app.session_log(Some(&ann.user_id)).await,
+        ["register", "refresh", "refresh", "refresh", "refresh_reuse"]
+    );
+}
+
+#[tokio::test]
+async fn a_thief_using_the_grace_window_loses_the_session_when_its_owner_comes_back() {
+    let app = spawn_app().await;
+    let ann = app.register("ann@example.com").await;
+    let t0 = ann.refresh_token.clone();
+    let owners = refresh(&app, &t0).await;
+    // A thief holding the spent token replays it at once, within the grace window.
+    let thiefs = refresh(&app, &t0).await;
+    // Ann's token was revoked by that "retry"; presenting it shows the response was not lost.
+    let body = app.try_refresh(&owners).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    assert_session_dead(&app, &ann.user_id, &[thiefs], "the thief's session").await;
+}
+
+#[tokio::test]
+async fn without_a_grace_window_any_replay_ends_the_session() {
+    let app = spawn_app_with(|c| c.auth.refresh_grace_secs = 0).await;
+    let ann = app.register("ann@example.com").await;
+    let t0 = ann.refresh_token.clone();
+    let lost = refresh(&app, &t0).await;
+    let retry = app.try_refresh(&t0).await;
+    assert_eq!(error_code(&retry), "UNAUTHENTICATED");
+    assert_session_dead(&app, &ann.user_id, &[lost], "after the retry").await;
 }

@@ -138,31 +138,10 @@ async fn a_trader_sees_their_order_fill_live_through_the_gateway() {
 #[tokio::test]
 async fn a_server_told_to_stop_closes_its_sockets_with_1012_and_exits_cleanly() {
     // The real binary, so that the signal and the drain are the real ones.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let data = tempfile::tempdir().unwrap();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_rialto"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = format!("http://127.0.0.1:{port}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while reqwest::get(format!("{addr}/health")).await.is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server did not start"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let server =
+        crate::helpers::start_rialto(&["serve", "--listen", "127.0.0.1:0"], data.path(), &[]).await;
+    let addr = server.base_url();
     let (_, ann, _) = client::Client::new(format!("{addr}/graphql"))
         .register("ann@example.com", "correct horse battery staple", "Ann")
         .await
@@ -181,11 +160,7 @@ async fn a_server_told_to_stop_closes_its_sockets_with_1012_and_exits_cleanly() 
 
     // A deploy stops the server: her socket is closed with "service restart", so her client
     // knows to reconnect (elsewhere) rather than give up, and the process exits cleanly.
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    server.terminate().unwrap();
     let close = loop {
         match next_message(&mut socket).await {
             Message::Close(frame) => break frame.expect("a close frame with a code"),
@@ -194,16 +169,9 @@ async fn a_server_told_to_stop_closes_its_sockets_with_1012_and_exits_cleanly() 
         }
     };
     assert_eq!(u16::from(close.code), 1012, "{close:?}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server did not exit"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "{status:?}");
+    let exit = server
+        .exit_within(std::time::Duration::from_secs(10))
+        .await
+        .expect("the server exits within 10 s");
+    assert!(exit.success, "{exit}");
 }

@@ -3,10 +3,10 @@
 //! supergraph answers a corpus of operations exactly as we do, the `graphql-http` audit
 //! passes, and a `graphql-ws` client completes a subscription.
 
-use std::{path::PathBuf, process::Stdio, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
+use fixtures::process::{Announce, Running};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::*;
 
@@ -160,28 +160,26 @@ async fn a_graphql_ws_client_completes_a_subscription_through_the_gateway() {
     }
 }
 
-/// Hive Gateway over the same subgraphs, serving the supergraph `rialto supergraph` printed.
-async fn spawn_hive(supergraph: &std::path::Path) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new("node")
-        .arg(compat().join("hive-gateway.mjs"))
-        .args(["--supergraph", supergraph.to_str().unwrap(), "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn Hive Gateway");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(p) = line.strip_prefix("LISTENING ") {
-                return p.trim().to_string();
-            }
-        }
-        panic!("Hive Gateway exited before listening")
-    })
+/// Hive Gateway over the same subgraphs, serving the supergraph `rialto supergraph` printed,
+/// on port 0 (it prints `LISTENING <port>`).
+async fn spawn_hive(supergraph: &std::path::Path) -> (Running, String) {
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(compat().join("hive-gateway.mjs")).args([
+        "--supergraph",
+        supergraph.to_str().unwrap(),
+        "--port",
+        "0",
+    ]);
+    let hive = Running::start(
+        "Hive Gateway",
+        cmd,
+        Announce::Line("LISTENING "),
+        Duration::from_secs(60),
+    )
     .await
-    .expect("Hive Gateway listening");
-    (child, format!("http://127.0.0.1:{port}/graphql"))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("{}/graphql", hive.base_url());
+    (hive, url)
 }
 
 /// One operation of the corpus: a name, the document, variables, and whether it runs signed in.

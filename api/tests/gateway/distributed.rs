@@ -68,13 +68,18 @@ async fn two_traders_cross_through_separate_auth_brain_matcher_and_gateway_proce
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let brain_url = brain_proc.url.clone();
+    // Contexts signed for the subgraphs live 2 s here (60 s by default): long-lived sockets
+    // must outlive several of them.
     let gateway = spawn_rialto(
         &[
             "gateway",
+            "--internal-context-ttl-secs",
+            "2",
             "--subgraph",
             &format!("auth={}", auth_proc.url),
             "--subgraph",
-            &format!("brain={}", brain_proc.url),
+            &format!("brain={}", brain_url),
         ],
         &[("RIALTO_INTERNAL_SECRET", SECRET.to_string())],
         &client,
@@ -187,6 +192,121 @@ async fn two_traders_cross_through_separate_auth_brain_matcher_and_gateway_proce
         ready,
         json!({ "status": "ready", "database": "ok", "bus": "ok", "cache": "ok" })
     );
+
+    // Bob's socket outlives the context it was opened with (2 s, plus the subgraphs' 5 s of
+    // leeway), and brain restarts under it: his subscription ends with an error, he
+    // resubscribes on the same socket, and it works as him, because every fetch and every
+    // upstream connect carries a freshly signed context.
+    tokio::time::sleep(std::time::Duration::from_secs(9)).await;
+    let mut stack = stack;
+    stack.proc("brain").kill().await;
+    let listen = brain_url
+        .trim_start_matches("http://")
+        .trim_end_matches("/graphql")
+        .to_string();
+    let restarted = spawn_rialto_at(&listen, &["brain"], &shared, &client).await;
+    *stack.proc("brain") = restarted;
+    let ended = ws_next(&mut socket).await;
+    assert_eq!(
+        ended["type"], "error",
+        "the subscription ends with the upstream: {ended}"
+    );
+    ws_send(
+        &mut socket,
+        json!({ "id": "orders-again", "type": "subscribe", "payload": { "query": "subscription { myOrders { id status } }" } }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let again = ok(&stack, &bob, PLACE, limit("BUY", "5", "1")).await;
+    let event = ws_next(&mut socket).await;
+    assert_eq!(event["id"], "orders-again", "{event}");
+    assert_eq!(
+        event["payload"]["data"]["myOrders"]["id"], again["placeOrder"]["id"],
+        "the resubscribed stream is Bob's: {event}"
+    );
+    ws_send(
+        &mut socket,
+        json!({ "id": "balances", "type": "subscribe", "payload": { "query": "{ myBalances { asset { symbol } available } }" } }),
+    )
+    .await;
+    let mut reply = ws_next(&mut socket).await;
+    while reply["id"] != "balances" {
+        reply = ws_next(&mut socket).await;
+    }
+    assert!(
+        reply["payload"]["errors"].is_null(),
+        "a query over the old socket runs as Bob: {reply}"
+    );
+    assert_eq!(
+        reply["payload"]["data"]["myBalances"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{reply}"
+    );
+
+    // A second gateway replica hears the auth service's revocations on Redis: Bob signs in
+    // on another device, watches his balances through replica B, signs out through replica
+    // A, and B closes that socket with 4403 at once, with no token expiry or key re-check
+    // involved.
+    let gateway_b = spawn_rialto(
+        &[
+            "gateway",
+            "--subgraph",
+            &format!("auth={}", stack.procs[0].1.url),
+            "--subgraph",
+            &format!("brain={brain_url}"),
+        ],
+        &[
+            ("RIALTO_INTERNAL_SECRET", SECRET.to_string()),
+            ("REDIS_URL", redis.clone()),
+            ("RIALTO_REDIS_PREFIX", prefix.clone()),
+        ],
+        &client,
+    )
+    .await;
+    let device = stack
+        .gql(
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken } }",
+            json!({ "i": { "email": "bob@example.com", "password": PASSWORD } }),
+            None,
+        )
+        .await;
+    assert_no_errors(&device);
+    let (access, refresh) = (
+        device["data"]["login"]["accessToken"].as_str().unwrap(),
+        device["data"]["login"]["refreshToken"].as_str().unwrap(),
+    );
+    let base_b = gateway_b.url.trim_end_matches("/graphql").to_string();
+    let replica_b = Stack::over(
+        &base_b,
+        vec![("gateway".into(), gateway_b)],
+        tempfile::tempdir().unwrap(),
+    );
+    let mut on_b = ws_connect(&replica_b, Some(access)).await;
+    ws_send(
+        &mut on_b,
+        json!({ "id": "b", "type": "subscribe", "payload": { "query": "subscription { myBalances { available } }" } }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let out = stack
+        .gql(
+            "mutation($t: String!) { logout(refreshToken: $t) }",
+            json!({ "t": refresh }),
+            None,
+        )
+        .await;
+    assert_eq!(out["data"]["logout"], true, "{out}");
+    let closed = tokio::time::Instant::now();
+    let frame = ws_next(&mut on_b).await;
+    assert_eq!(frame["type"], "closed", "{frame}");
+    assert!(
+        frame["frame"].as_str().unwrap().contains("4403"),
+        "closed as revoked: {frame}"
+    );
+    assert!(closed.elapsed() < std::time::Duration::from_secs(3));
 
     matcher.kill().await.unwrap();
     let conn = sea_orm::Database::connect(&db).await.unwrap();

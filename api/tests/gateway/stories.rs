@@ -748,7 +748,7 @@ pub async fn an_upstream_drop_ends_the_subscription_with_an_error(mode: Mode) {
     )
     .await;
     assert_eq!(ws_next(&mut socket).await["type"], "next");
-    stack.proc("catalog").child.kill().await.unwrap();
+    stack.proc("catalog").kill().await;
     let msg = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             let m = ws_next(&mut socket).await;
@@ -779,7 +779,7 @@ pub async fn an_upstream_drop_ends_the_subscription_with_an_error(mode: Mode) {
 
 pub async fn a_down_subgraph_fails_only_its_fields_and_readiness(mode: Mode) {
     let mut stack = Stack::start(mode).await;
-    stack.proc("inventory").child.kill().await.unwrap();
+    stack.proc("inventory").kill().await;
     let body = stack
         .gql(
             "{ products(first: 1) { name stock } topReviews(first: 1) { body } }",

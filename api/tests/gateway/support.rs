@@ -1,11 +1,11 @@
 //! A federated stack for the stories: the gateway over the auth subgraph and the three
-//! fixture subgraphs, either as real processes on random ports ([`Mode::Remote`]: `rialto
-//! auth`, `fixture-subgraph` ×3, `rialto gateway`) or in one process with the in-process
-//! transport ([`Mode::InProcess`]: `rialto serve`'s gateway with the fixtures added).
+//! fixture subgraphs, either as real processes ([`Mode::Remote`]: `rialto auth`,
+//! `fixture-subgraph` ×3, `rialto gateway`, each on port 0 with the address it announces
+//! read back, see `fixtures::process`) or in one process with the in-process transport
+//! ([`Mode::InProcess`]: `rialto serve`'s gateway with the fixtures added).
 
 use std::{
     path::{Path, PathBuf},
-    process::Stdio,
     sync::OnceLock,
     time::Duration,
 };
@@ -14,13 +14,14 @@ use api::{
     execute::local::LocalSubgraph,
     startup::{AppConfig, Application, Role, Storage},
 };
-use fixtures::{Fixture, request::Forwarded};
+use fixtures::{
+    Fixture,
+    process::{Announce, Running},
+    request::Forwarded,
+};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use tokio::process::Command;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -35,10 +36,19 @@ pub enum Mode {
     InProcess,
 }
 
-/// A child process, killed when the test drops it.
+/// A child process on the address it announced, killed when the test drops it.
 pub struct Proc {
-    pub child: Child,
+    pub running: Running,
     pub url: String,
+    /// Holds the child's address file.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Proc {
+    /// Kills the process (as a crash would) and waits until it is gone.
+    pub async fn kill(&mut self) {
+        self.running.kill().await;
+    }
 }
 
 /// A running stack.
@@ -100,16 +110,21 @@ pub fn first_key() -> ed25519_dalek::SigningKey {
     ed25519_dalek::SigningKey::from_bytes(KEY.get_or_init(|| auth::keys::generate_key().to_bytes()))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+/// How long a child may take to announce its address (a cold debug build of `rialto auth
+/// --migrate` on a busy machine takes seconds).
+const START_WITHIN: Duration = Duration::from_secs(60);
 
-async fn wait_healthy(client: &reqwest::Client, base: &str) {
-    tokio::time::timeout(Duration::from_secs(60), async {
+/// Waits for `/health` to answer; a process that exits meanwhile fails the test at once,
+/// with its output.
+async fn wait_healthy(client: &reqwest::Client, base: &str, proc: &Running, name: &str) {
+    tokio::time::timeout(START_WITHIN, async {
         loop {
+            if let Some(status) = proc.exited() {
+                panic!(
+                    "{name} exited ({status}) before it was healthy; its output:\n{}",
+                    proc.output.text()
+                );
+            }
             if let Ok(r) = client.get(format!("{base}/health")).send().await
                 && r.status().is_success()
             {
@@ -119,71 +134,78 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) {
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("{base} did not become healthy"));
+    .unwrap_or_else(|_| {
+        panic!(
+            "{name} at {base} did not become healthy; its output:\n{}",
+            proc.output.text()
+        )
+    });
 }
 
-/// Starts a fixture subgraph process and reads its address.
+/// Starts a fixture subgraph process on port 0 and reads the address it announces.
 pub async fn spawn_fixture(f: Fixture) -> Proc {
-    let mut child = Command::new(fixture_bin())
-        .arg(f.name())
+    let mut cmd = Command::new(fixture_bin());
+    cmd.arg(f.name())
         .args(["--listen", "127.0.0.1:0"])
         .env("RIALTO_INTERNAL_SECRET", SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn fixture-subgraph");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(addr) = line.strip_prefix("LISTENING ") {
-                return addr.trim().to_string();
-            }
-        }
-        panic!("fixture-subgraph {f} exited before listening")
-    })
+        .env("RUST_LOG", "warn");
+    let running = Running::start(
+        &format!("fixture-subgraph {f}"),
+        cmd,
+        Announce::Line("LISTENING "),
+        START_WITHIN,
+    )
     .await
-    .expect("fixture listening in time");
+    .unwrap_or_else(|e| panic!("{e}"));
     Proc {
-        child,
-        url: format!("http://{addr}/graphql"),
+        url: format!("{}/graphql", running.base_url()),
+        running,
+        _dir: None,
     }
 }
 
-/// Starts `rialto` with these arguments on a free port and waits for `/health`.
+/// Starts `rialto` with these arguments on port 0 and waits for `/health`.
 pub async fn spawn_rialto(
     args: &[&str],
     envs: &[(&str, String)],
     client: &reqwest::Client,
 ) -> Proc {
-    spawn_rialto_at(&format!("127.0.0.1:{}", free_port()), args, envs, client).await
+    spawn_rialto_at("127.0.0.1:0", args, envs, client).await
 }
 
-/// Starts `rialto` listening on `listen` and waits for `/health`.
+/// Starts `rialto` listening on `listen` and waits for `/health`. The address is read back
+/// from `--address-file`, so `listen` may have port 0 (the usual case), or name the address
+/// of a process this test stopped a moment ago (a restart where its clients know it).
 pub async fn spawn_rialto_at(
     listen: &str,
     args: &[&str],
     envs: &[(&str, String)],
     client: &reqwest::Client,
 ) -> Proc {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let address_file = dir.path().join("address");
     let mut cmd = Command::new(rialto_bin());
     cmd.args(args)
         .args(["--listen", listen])
+        .arg("--address-file")
+        .arg(&address_file)
         .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+        // `rialto auth` counts login limits in REDIS_URL: only under a prefix a test chose.
+        .env_remove("REDIS_URL")
+        .env("RUST_LOG", "warn");
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let child = cmd.spawn().expect("spawn rialto");
-    let base = format!("http://{listen}");
-    wait_healthy(client, &base).await;
+    let name = format!("rialto {}", args.first().copied().unwrap_or_default());
+    let running = Running::start(&name, cmd, Announce::File(address_file), START_WITHIN)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = running.base_url();
+    wait_healthy(client, &base, &running, &name).await;
     Proc {
-        child,
+        running,
         url: format!("{base}/graphql"),
+        _dir: Some(dir),
     }
 }
 
@@ -330,12 +352,8 @@ impl Stack {
         let db = self.auth_db.clone().expect("remote mode");
         let client = self.client.clone();
         let auth = self.proc("auth");
-        let listen = auth
-            .url
-            .trim_start_matches("http://")
-            .trim_end_matches("/graphql")
-            .to_string();
-        auth.child.kill().await.unwrap();
+        let listen = auth.running.addr.to_string();
+        auth.kill().await;
         let fresh = spawn_rialto_at(
             &listen,
             &["auth"],

@@ -38,6 +38,20 @@ pub fn is_api_key(bearer: &str) -> bool {
     bearer.starts_with(API_KEY_PREFIX)
 }
 
+/// Length of every key [`new_api_key`] makes: `rlt_`, 8 characters, `_`, 43 characters.
+const API_KEY_LEN: usize = API_KEY_PREFIX.len() + 8 + 1 + 43;
+
+/// Whether an API key has exactly the shape [`new_api_key`] gives every key. Anything else
+/// is refused without a lookup, so made-up keys cost no database query and no cache place.
+pub fn is_well_formed_api_key(bearer: &str) -> bool {
+    let b = bearer.as_bytes();
+    let b64url = |c: &u8| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_';
+    b.len() == API_KEY_LEN
+        && bearer.starts_with(API_KEY_PREFIX)
+        && b[API_KEY_PREFIX.len() + 8] == b'_'
+        && b[API_KEY_PREFIX.len()..].iter().all(b64url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +69,10 @@ mod tests {
         assert!(key.starts_with(&prefix));
         assert_eq!(prefix.len(), API_KEY_PREFIX.len() + 8);
         assert!(is_api_key(&key));
+        assert!(is_well_formed_api_key(&key));
+        assert!(!is_well_formed_api_key("rlt_short"));
+        assert!(!is_well_formed_api_key(&format!("{key}x")));
+        assert!(!is_well_formed_api_key(&key.replace('_', "~")));
         assert!(!is_api_key("eyJhbGciOiJFZERTQSJ9.e30.sig"));
         assert_eq!(hash(&key).len(), 64);
     }

@@ -15,7 +15,7 @@ use crate::{
         ApiKey, User, email, password, secrets,
         user::{normalize_display_name, normalize_key_name},
     },
-    limits::LoginThrottle,
+    limits::{HashingPermits, Throttle},
     revocation::{REVOCATION_TOPIC, Revocation, RevocationList},
     store::{self, session_logs::SessionEvent},
 };
@@ -59,12 +59,21 @@ struct Inner {
     db: DatabaseConnection,
     keys: KeySet,
     config: AuthConfig,
-    throttle: LoginThrottle,
+    throttle: Throttle,
+    hashing: HashingPermits,
     /// Sessions and keys revoked before their time; the edge refuses them.
     revocations: Arc<RevocationList>,
     /// Where revocations are announced to the other replicas, once set.
     announcer: Announcer,
+    /// Valid API keys by hash, each trusted for [`KEY_CACHE_TTL`] (a revocation here ends
+    /// that at once): a bot's every request need not cost two queries.
+    known_keys: quick_cache::sync::Cache<String, (std::time::Instant, Identity)>,
+    /// API keys looked up in the database.
+    key_lookups: std::sync::atomic::AtomicU64,
 }
+
+/// How long a valid API key is trusted without asking the database again.
+const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The bus revocations are published on (none until [`AuthService::announce_on`]).
 #[derive(Default)]
@@ -82,22 +91,35 @@ const ANNOUNCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// A session token may do everything its user may.
 const SESSION_SCOPES: [Scope; 2] = [Scope::Read, Scope::Trade];
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AuthError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .context("password hashing task")
-        .map_err(AuthError::Internal)
-}
-
 impl AuthService {
-    /// A service over a migrated database and a key set.
+    /// A service over a migrated database and a key set; its login and sign-up limits count
+    /// in this process.
     pub fn new(db: DatabaseConnection, keys: KeySet, config: AuthConfig) -> Self {
-        let throttle = LoginThrottle::new(
-            config.login_attempts_per_account,
-            config.login_attempts_per_ip,
-        );
+        Self::with_limits(db, keys, config, None)
+    }
+
+    /// A service whose login and sign-up limits count in `shared` (Redis: shared by every
+    /// replica), and in this process only while `shared` fails.
+    pub fn new_shared(
+        db: DatabaseConnection,
+        keys: KeySet,
+        config: AuthConfig,
+        shared: Arc<dyn bus::Cache>,
+    ) -> Self {
+        Self::with_limits(db, keys, config, Some(shared))
+    }
+
+    fn with_limits(
+        db: DatabaseConnection,
+        keys: KeySet,
+        config: AuthConfig,
+        shared: Option<Arc<dyn bus::Cache>>,
+    ) -> Self {
+        let mut throttle = Throttle::new(&config);
+        if let Some(shared) = shared {
+            throttle = throttle.with_shared(shared);
+        }
+        let hashing = HashingPermits::new(config.max_concurrent_password_hashes);
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -106,6 +128,9 @@ impl AuthService {
                 throttle,
                 revocations: Arc::new(RevocationList::new()),
                 announcer: Announcer::default(),
+                known_keys: quick_cache::sync::Cache::new(10_000),
+                key_lookups: std::sync::atomic::AtomicU64::new(0),
+                hashing,
             }),
         }
     }
@@ -141,6 +166,27 @@ impl AuthService {
             Ok(Err(e)) => tracing::warn!(error = %e, "announcing a revocation failed"),
             Err(_) => tracing::warn!("announcing a revocation timed out"),
         }
+    }
+
+    /// Runs a password hash or check on the blocking pool, under a hashing permit held until
+    /// the work ends (even if the caller has gone), so at most
+    /// `max_concurrent_password_hashes` run at once.
+    ///
+    /// # Errors
+    /// [`AuthError::RateLimited`] (retry after 1 s) when every permit is taken.
+    async fn hashing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let permit = self.inner.hashing.try_acquire()?;
+        tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop(permit);
+            out
+        })
+        .await
+        .context("password hashing task")
+        .map_err(AuthError::Internal)
     }
 
     /// The database, for readiness checks.
@@ -202,13 +248,22 @@ impl AuthService {
         meta: &RequestMeta,
     ) -> Result<Session, AuthError> {
         // Throttle first: every later step (zxcvbn, argon2) costs CPU.
-        self.inner.throttle.check_ip(meta.ip.as_deref())?;
+        self.inner
+            .throttle
+            .check_address(meta.ip.as_deref())
+            .await?;
         let email = email::normalize(raw_email)?;
         let display_name = normalize_display_name(display_name)?;
         let local_part = email.split('@').next().unwrap_or_default().to_string();
         password::check_policy(new_password, &[&email, &local_part, &display_name])?;
+        // Valid input from here on, whose answer may say the email is taken: bounded per
+        // address, so nobody learns quickly which emails have accounts.
+        self.inner
+            .throttle
+            .check_registration(meta.ip.as_deref())
+            .await?;
         let pw = new_password.to_string();
-        let hash = blocking(move || password::hash(&pw)).await??;
+        let hash = self.hashing(move || password::hash(&pw)).await??;
 
         let now = Self::now();
         let txn = self.inner.db.begin().await?;
@@ -241,11 +296,15 @@ impl AuthService {
                 .take(email::MAX_EMAIL_LEN)
                 .collect()
         });
-        self.inner.throttle.check_ip(meta.ip.as_deref())?;
-        self.inner.throttle.check_account(&email)?;
+        self.inner
+            .throttle
+            .check_login(&email, meta.ip.as_deref())
+            .await?;
         if given_password.chars().count() > password::MAX_LEN {
             // Never hash unbounded input; still spend the time a real check would.
-            let _ = blocking(|| password::verify("x", password::dummy_hash())).await?;
+            let _ = self
+                .hashing(|| password::verify("x", password::dummy_hash()))
+                .await?;
             return self.fail_login(None, meta).await;
         }
 
@@ -255,7 +314,7 @@ impl AuthService {
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(|| password::dummy_hash().to_string());
         let pw = given_password.to_string();
-        let ok = blocking(move || password::verify(&pw, &hash)).await?;
+        let ok = self.hashing(move || password::verify(&pw, &hash)).await?;
         let user = match found {
             Some(u) if ok => u.user,
             other => return self.fail_login(other.map(|u| u.user.id), meta).await,
@@ -290,28 +349,74 @@ impl AuthService {
     }
 
     /// Exchanges a refresh token for a new pair. The presented token is spent; presenting a
-    /// spent token again revokes its whole family (RFC 9700 reuse detection).
+    /// spent token again revokes its whole family (RFC 9700 reuse detection), except once
+    /// within `refresh_grace_secs` of its exchange while its successor is still unused: a
+    /// client that lost the response and retries gets a fresh pair, and the unused successor
+    /// is revoked, so one live token remains (RFC 9700 §4.14.2). Should that revoked
+    /// successor be presented later, its response was not lost after all: two parties hold
+    /// the session, and the family is revoked.
+    ///
+    /// Everything that decides runs under the owner's refresh lock
+    /// ([`store::refresh_tokens::lock_user`]), on the token as it is then: a concurrent
+    /// refresh or revocation of the family has either finished or not begun, so a
+    /// revocation never misses a member a refresh inserts.
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, token: &str, meta: &RequestMeta) -> Result<Session, AuthError> {
-        let now = Self::now();
         let db = &self.inner.db;
-        let Some(stored) = store::refresh_tokens::find_by_hash(db, &secrets::hash(token)).await?
-        else {
+        let token_hash = secrets::hash(token);
+        let Some(found) = store::refresh_tokens::find_by_hash(db, &token_hash).await? else {
             return Err(AuthError::InvalidRefreshToken);
         };
-        if stored.revoked_at.is_some() || stored.expires_at <= now {
+        if found.expires_at <= Self::now() {
             return Err(AuthError::InvalidRefreshToken);
         }
-        if stored.used_at.is_some() {
-            return self.reuse_detected(&stored, meta, now).await;
-        }
 
-        let txn = db.begin().await?;
-        if !store::refresh_tokens::mark_used(&txn, stored.id, now).await? {
-            // A concurrent refresh spent it first: that is reuse too.
+        let txn = store::refresh_tokens::begin(db).await?;
+        store::refresh_tokens::lock_user(&txn, found.user_id).await?;
+        let now = Self::now();
+        let stored = match store::refresh_tokens::find_by_hash(&txn, &token_hash).await? {
+            Some(t) if t.expires_at > now => t,
+            _ => {
+                txn.rollback().await?;
+                return Err(AuthError::InvalidRefreshToken);
+            }
+        };
+        if stored.revoked_at.is_some() {
+            // Revocations take whole families, except a retry's: a revoked token whose family
+            // lives on is a retried token's successor, received after all.
+            let live = store::refresh_tokens::family_is_live(&txn, stored.family_id).await?;
             txn.rollback().await?;
-            return self.reuse_detected(&stored, meta, now).await;
+            return if live {
+                self.reuse_detected(&stored, meta, now).await
+            } else {
+                Err(AuthError::InvalidRefreshToken)
+            };
         }
+        let detail = match stored.used_at {
+            None if store::refresh_tokens::mark_used(&txn, stored.id, now).await? => None,
+            Some(used_at) if self.within_grace(used_at, now) => {
+                match store::refresh_tokens::revoke_unused_successors(
+                    &txn,
+                    stored.family_id,
+                    used_at,
+                    now,
+                )
+                .await?
+                {
+                    Some(revoked) => Some(format!(
+                        "retried within the grace window; {revoked} unused successor(s) revoked"
+                    )),
+                    None => {
+                        txn.rollback().await?;
+                        return self.reuse_detected(&stored, meta, now).await;
+                    }
+                }
+            }
+            _ => {
+                txn.rollback().await?;
+                return self.reuse_detected(&stored, meta, now).await;
+            }
+        };
         let Some(user) = store::users::find_with_hash(&txn, stored.user_id).await? else {
             return Err(AuthError::InvalidRefreshToken);
         };
@@ -320,7 +425,7 @@ impl AuthService {
             Some(user.user.id),
             SessionEvent::Refresh,
             meta,
-            None,
+            detail,
             now,
         )
         .await?;
@@ -329,6 +434,12 @@ impl AuthService {
             .await?;
         txn.commit().await?;
         Ok(session)
+    }
+
+    /// Whether a token exchanged at `used_at` may still be retried at `now`.
+    fn within_grace(&self, used_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        let grace = i64::from(self.inner.config.refresh_grace_secs);
+        grace > 0 && now - used_at <= Duration::seconds(grace)
     }
 
     async fn reuse_detected<T>(
@@ -408,13 +519,16 @@ impl AuthService {
         let user = store::users::find_with_hash(&self.inner.db, caller.user_id)
             .await?
             .ok_or(AuthError::InvalidCredential)?;
-        self.inner.throttle.check_account(&user.user.email)?;
+        self.inner
+            .throttle
+            .check_login(&user.user.email, meta.ip.as_deref())
+            .await?;
         let hash = user.password_hash.clone();
         let cur = current
             .chars()
             .take(password::MAX_LEN + 1)
             .collect::<String>();
-        if !blocking(move || password::verify(&cur, &hash)).await? {
+        if !self.hashing(move || password::verify(&cur, &hash)).await? {
             return Err(AuthError::invalid("current password is incorrect"));
         }
         if current == new_password {
@@ -434,7 +548,7 @@ impl AuthService {
             &[&user.user.email, &local_part, &user.user.display_name],
         )?;
         let pw = new_password.to_string();
-        let new_hash = blocking(move || password::hash(&pw)).await??;
+        let new_hash = self.hashing(move || password::hash(&pw)).await??;
 
         let now = Self::now();
         let txn = self.inner.db.begin().await?;
@@ -570,6 +684,26 @@ impl AuthService {
         store::users::find_many(&self.inner.db, ids).await
     }
 
+    /// How many API keys this service has looked up in the database (`/metrics` has it as
+    /// `rialto_auth_api_key_lookups_total`): tests check that made-up keys cost none.
+    pub fn api_key_lookups(&self) -> u64 {
+        self.inner
+            .key_lookups
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether checking `bearer` would cost a database lookup: a well-formed API key that
+    /// is not among the recently checked valid ones. The edge spends its address's lookup
+    /// budget on such a key before asking, so made-up keys cannot flood the database.
+    pub fn needs_lookup(&self, bearer: &str) -> bool {
+        secrets::is_well_formed_api_key(bearer)
+            && self
+                .inner
+                .known_keys
+                .get(&secrets::hash(bearer))
+                .is_none_or(|(at, _)| at.elapsed() >= KEY_CACHE_TTL)
+    }
+
     /// Turns a bearer value (access token or API key) into an identity.
     pub async fn authenticate(&self, bearer: &str) -> Result<Identity, AuthError> {
         if !secrets::is_api_key(bearer) {
@@ -579,8 +713,22 @@ impl AuthService {
             }
             return Ok(identity);
         }
+        if !secrets::is_well_formed_api_key(bearer) {
+            return Err(AuthError::InvalidCredential);
+        }
+        let digest = secrets::hash(bearer);
+        if let Some((at, identity)) = self.inner.known_keys.get(&digest)
+            && at.elapsed() < KEY_CACHE_TTL
+            && !self.inner.revocations.is_revoked(&identity)
+        {
+            return Ok(identity);
+        }
+        self.inner
+            .key_lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::counter!("rialto_auth_api_key_lookups_total").increment(1);
         let db = &self.inner.db;
-        let found = store::api_keys::find_by_hash(db, &secrets::hash(bearer))
+        let found = store::api_keys::find_by_hash(db, &digest)
             .await?
             .ok_or(AuthError::InvalidCredential)?;
         if found.key.revoked_at.is_some() {
@@ -597,13 +745,17 @@ impl AuthService {
         {
             store::api_keys::touch(db, found.key.id, now).await?;
         }
-        Ok(Identity {
+        let identity = Identity {
             user_id: found.user_id,
             role: user.user.role,
             scopes: found.key.scopes,
             credential: Credential::ApiKey { id: found.key.id },
             expires_at: None,
-        })
+        };
+        self.inner
+            .known_keys
+            .insert(digest, (std::time::Instant::now(), identity.clone()));
+        Ok(identity)
     }
 
     /// Creates an account from the shell (`rialto admin create-user`), or sets the role and
@@ -617,7 +769,7 @@ impl AuthService {
         let email = email::normalize(raw_email)?;
         password::check_policy(new_password, &[&email])?;
         let pw = new_password.to_string();
-        let hash = blocking(move || password::hash(&pw)).await??;
+        let hash = self.hashing(move || password::hash(&pw)).await??;
         let now = Self::now();
         let display = email.split('@').next().unwrap_or("user").to_string();
         let meta = RequestMeta {
@@ -661,5 +813,116 @@ fn require_session(caller: &Identity) -> Result<(), AuthError> {
         Err(AuthError::Forbidden(
             "this operation needs a signed-in session, not an API key",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use migration::MigratorTrait;
+    use sea_orm::{ConnectOptions, Database};
+
+    use super::*;
+
+    /// A service over a fresh in-memory SQLite database.
+    async fn service(config: AuthConfig) -> AuthService {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        // One connection: each in-memory connection would be a database of its own.
+        options.max_connections(1).min_connections(1);
+        let db = Database::connect(options).await.unwrap();
+        migration::AuthMigrator::up(&db, None).await.unwrap();
+        let keys = KeySet::new(&crate::keys::generate_key(), &[], "rialto", "rialto-api").unwrap();
+        AuthService::new(db, keys, config)
+    }
+
+    #[tokio::test]
+    async fn password_hashing_past_its_bound_is_refused_not_queued() {
+        let auth = service(AuthConfig {
+            max_concurrent_password_hashes: NonZeroU32::MIN,
+            ..AuthConfig::default()
+        })
+        .await;
+        let meta = RequestMeta {
+            ip: Some("192.0.2.1".into()),
+            ..RequestMeta::default()
+        };
+        let busy = auth.inner.hashing.try_acquire().unwrap();
+
+        let refused = auth
+            .register(
+                "ann@example.com",
+                "correct horse battery staple",
+                "Ann",
+                &meta,
+            )
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(AuthError::RateLimited {
+                    retry_after_secs: 1
+                })
+            ),
+            "{refused:?}"
+        );
+        let refused = auth
+            .login("ann@example.com", "correct horse battery staple", &meta)
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(AuthError::RateLimited {
+                    retry_after_secs: 1
+                })
+            ),
+            "{refused:?}"
+        );
+        let refused = auth
+            .create_user(
+                "bob@example.com",
+                "correct horse battery staple",
+                Role::Admin,
+            )
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(AuthError::RateLimited {
+                    retry_after_secs: 1
+                })
+            ),
+            "{refused:?}"
+        );
+
+        drop(busy);
+        let session = auth
+            .register(
+                "ann@example.com",
+                "correct horse battery staple",
+                "Ann",
+                &meta,
+            )
+            .await
+            .unwrap();
+        let identity = auth.authenticate(&session.access_token).await.unwrap();
+        let _busy = auth.inner.hashing.try_acquire().unwrap();
+        let refused = auth
+            .change_password(
+                &identity,
+                "correct horse battery staple",
+                "a brand new passphrase of mine",
+                &meta,
+            )
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(AuthError::RateLimited {
+                    retry_after_secs: 1
+                })
+            ),
+            "{refused:?}"
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::BrainError;
 pub struct AssetSpec {
     /// Upper-case symbol, `[A-Z0-9]{1,12}`.
     pub symbol: String,
-    /// Digits after the decimal point of its minor unit (0–18).
+    /// Digits after the decimal point of its minor unit (0–18; new assets 0–8).
     pub decimals: u8,
 }
 
@@ -194,7 +194,7 @@ pub struct Asset {
     pub name: String,
     /// Free-form class, lower-case (`"cash"`, `"equity"`, `"token"`).
     pub kind: String,
-    /// Digits after the decimal point of its minor unit (0–18).
+    /// Digits after the decimal point of its minor unit (0–18; new assets 0–8).
     pub decimals: u8,
 }
 
@@ -222,7 +222,7 @@ pub struct NewAsset {
     pub name: String,
     /// Trimmed and lower-cased, 1–[`MAX_ASSET_KIND`] of `[a-z0-9_-]`.
     pub kind: String,
-    /// 0–[`money::MAX_DECIMALS`].
+    /// 0–[`money::MAX_LISTED_DECIMALS`].
     pub decimals: u8,
 }
 
@@ -254,11 +254,14 @@ impl NewAsset {
         }
         let decimals = u8::try_from(decimals)
             .ok()
-            .filter(|d| *d <= money::MAX_DECIMALS)
+            .filter(|d| *d <= money::MAX_LISTED_DECIMALS)
             .ok_or_else(|| {
                 BrainError::invalid(format!(
-                    "decimals must be between 0 and {}",
-                    money::MAX_DECIMALS
+                    "decimals must be between 0 and {max}: amounts are 64-bit numbers of \
+                     minor units, and with {max} decimals an asset can still issue {supply} \
+                     units",
+                    max = money::MAX_LISTED_DECIMALS,
+                    supply = money::format_amount(money::MAX_SUPPLY, money::MAX_LISTED_DECIMALS),
                 ))
             })?;
         Ok(Self {
@@ -434,7 +437,14 @@ mod tests {
         assert!(NewAsset::new("USD", "x", "", 2).is_err());
         assert!(NewAsset::new("USD", "x", "cash", -1).is_err());
         assert!(NewAsset::new("USD", "x", "cash", 19).is_err());
-        assert!(NewAsset::new("X", "x", "cash", 18).is_ok());
+        // 18 decimals would stop every balance at 9.22 units (issue 17): 8 is the most.
+        assert!(NewAsset::new("X", "x", "cash", 8).is_ok());
+        let err = NewAsset::new("X", "x", "cash", 9).unwrap_err().to_string();
+        assert!(
+            err.contains("between 0 and 8") && err.contains("92233720368.54775807"),
+            "{err}"
+        );
+        assert!(NewAsset::new("X", "x", "cash", 18).is_err());
     }
 
     #[test]

@@ -188,7 +188,8 @@ pub struct CreateAssetInput {
     pub name: String,
     /// Free-form class (`cash`, `equity`, `token`, ...), lower-cased.
     pub kind: String,
-    /// Digits after the decimal point of the smallest unit, 0–18.
+    /// Digits after the decimal point of the smallest unit, 0–8 (so a balance can hold the
+    /// asset's whole supply in 64-bit minor units; ADR 0005, "Bounds").
     pub decimals: i32,
 }
 

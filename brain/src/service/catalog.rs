@@ -25,7 +25,7 @@ pub struct CreateAsset<'a> {
     pub name: &'a str,
     /// Free-form class (`cash`, `equity`, ...).
     pub kind: &'a str,
-    /// Minor-unit places, 0–18.
+    /// Minor-unit places, 0–8 (`common::money::MAX_LISTED_DECIMALS`).
     pub decimals: i32,
 }
 

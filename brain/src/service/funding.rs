@@ -1,11 +1,12 @@
 //! Balances: a user reads their own (an admin anyone's), and an admin credits paper money.
 //!
 //! A credit is one ledger transaction (`system:issuance −x`, `user:available +x`), the
-//! balance upsert, and the audit row, all in one database transaction.
+//! balance upsert, and the audit row, all in one database transaction. It is the only way
+//! money enters, so it is where the supply bound is kept (ADR 0005, "Bounds").
 
 use std::collections::HashMap;
 
-use common::{Identity, Role, money};
+use common::{Identity, money};
 use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
@@ -33,11 +34,12 @@ impl BrainService {
         store::balances::of_users(self.db(), &[caller.user_id]).await
     }
 
-    /// Whether `caller` may see `user_id`'s balances: the user itself or an admin, with a
-    /// credential that may read.
+    /// Whether `caller` may see `user_id`'s balances: the user itself with a credential
+    /// that may read, or an admin signed in ([`require_admin`]: an admin's API key reads
+    /// only its own account).
     pub fn may_see_balances(caller: Option<&Identity>, user_id: Uuid) -> bool {
         caller.is_some_and(|c| {
-            require_read(c).is_ok() && (c.user_id == user_id || c.role == Role::Admin)
+            require_read(c).is_ok() && (c.user_id == user_id || require_admin(c).is_ok())
         })
     }
 
@@ -74,7 +76,9 @@ impl BrainService {
     ///
     /// # Errors
     /// `FORBIDDEN` for a non-admin, `NOT_FOUND` for an unknown asset, `BAD_USER_INPUT` for a
-    /// bad amount or memo, or a balance that would no longer fit. Nothing changes on error.
+    /// bad amount or memo, or a credit that would take the asset's supply (all it ever
+    /// issued) past [`money::MAX_SUPPLY`] minor units, or a balance past an `i64`. Nothing
+    /// changes on error.
     #[tracing::instrument(skip_all, fields(admin = %caller.user_id, user = %user_id, asset = asset))]
     pub async fn credit_balance(
         &self,
@@ -98,6 +102,18 @@ impl BrainService {
             .ok_or(BrainError::NotFound("asset"))?;
         let minor = money::parse_positive(amount, asset.decimals)
             .map_err(|e| BrainError::invalid(format!("amount: {e}")))?;
+        // The supply bound (ADR 0005, "Bounds"): what is issued never exceeds an amount, so
+        // no balance, and no sum of them, can overflow later, whoever trades it.
+        let issued = store::ledger::lock_issued(&txn, asset.id).await?;
+        if issued + i128::from(minor) > i128::from(money::MAX_SUPPLY) {
+            let so_far = i64::try_from(issued)
+                .map_or_else(|_| "more than that".to_owned(), |i| asset.format(i));
+            return Err(BrainError::invalid(format!(
+                "amount: at most {} {} can ever be issued, and {so_far} is issued already",
+                asset.format(money::MAX_SUPPLY),
+                asset.symbol,
+            )));
+        }
         let postings = [
             Posting::new(Account::SystemIssuance, asset.id, -minor),
             Posting::new(Account::UserAvailable(user_id), asset.id, minor),

@@ -114,8 +114,9 @@ impl BrainService {
     }
 }
 
-/// Admin acts need the admin role and a credential that may change state: a read-only API
-/// key of an admin reads, it does not mint money.
+/// Admin acts (listing, halting, crediting, reading another account) need the admin role
+/// and a signed-in session: an API key, whatever its scopes, never administers. A key lives
+/// on in a bot's configuration for months, and one that leaks must not mint money.
 ///
 /// # Errors
 /// [`BrainError::Forbidden`] otherwise.
@@ -123,9 +124,9 @@ pub fn require_admin(caller: &Identity) -> Result<(), BrainError> {
     if caller.role != Role::Admin {
         return Err(BrainError::Forbidden("only an admin may do this"));
     }
-    if !caller.has_scope(Scope::Trade) {
+    if !caller.is_session() {
         return Err(BrainError::Forbidden(
-            "this credential is read-only; admin acts need a session or a trade-scoped key",
+            "admin acts need a signed-in session, never an API key",
         ));
     }
     Ok(())
@@ -162,11 +163,44 @@ mod tests {
         }
     }
 
+    fn signed_in(role: Role) -> Identity {
+        Identity {
+            credential: Credential::AccessToken {
+                jti: Uuid::new_v4().to_string(),
+                session: Some(Uuid::new_v4()),
+                issued_at: 0,
+            },
+            ..who(role, vec![Scope::Read, Scope::Trade])
+        }
+    }
+
     #[test]
-    fn only_a_writing_admin_credential_may_administer() {
-        assert!(require_admin(&who(Role::Admin, vec![Scope::Read, Scope::Trade])).is_ok());
+    fn only_an_admin_signed_in_may_administer() {
+        assert!(require_admin(&signed_in(Role::Admin)).is_ok());
+        assert!(require_admin(&signed_in(Role::Trader)).is_err());
+        assert!(require_admin(&who(Role::Admin, vec![Scope::Read, Scope::Trade])).is_err());
         assert!(require_admin(&who(Role::Admin, vec![Scope::Read])).is_err());
         assert!(require_admin(&who(Role::Trader, vec![Scope::Read, Scope::Trade])).is_err());
+    }
+
+    #[test]
+    fn another_accounts_balances_are_for_an_admin_signed_in() {
+        let someone = Uuid::new_v4();
+        let admin_key = who(Role::Admin, vec![Scope::Read, Scope::Trade]);
+        assert!(BrainService::may_see_balances(
+            Some(&signed_in(Role::Admin)),
+            someone
+        ));
+        assert!(!BrainService::may_see_balances(Some(&admin_key), someone));
+        assert!(BrainService::may_see_balances(
+            Some(&admin_key),
+            admin_key.user_id
+        ));
+        assert!(!BrainService::may_see_balances(
+            Some(&signed_in(Role::Trader)),
+            someone
+        ));
+        assert!(!BrainService::may_see_balances(None, someone));
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, ready};
 
-use super::Cache;
+use quick_cache::sync::{EntryAction, EntryResult};
+
+use super::{Cache, Counter};
 use crate::Error;
 
 /// Entries kept by [`LocalCache::new`]: plenty for the hot reads of a few hundred markets.
@@ -56,6 +58,44 @@ impl LocalCache {
     }
 }
 
+impl LocalCache {
+    fn increment_now(&self, key: &str, window: Duration) -> Counter {
+        let now = Instant::now();
+        let fresh = || Entry {
+            value: "1".to_owned(),
+            expires_at: now.checked_add(window),
+        };
+        let counter = |entry: &Entry| Counter {
+            count: entry.value.parse().unwrap_or(1),
+            resets_in: entry
+                .expires_at
+                .map_or(window, |at| at.saturating_duration_since(now)),
+        };
+        // `entry` holds the shard's lock across the read and the write: concurrent
+        // increments of one key each see the other's.
+        match self.entries.entry(key, None, |_, entry| {
+            match entry.value.parse::<u64>() {
+                Ok(n) if entry.is_live(now) => entry.value = n.saturating_add(1).to_string(),
+                // Expired, or a value that is no counter: a new window.
+                _ => *entry = fresh(),
+            }
+            EntryAction::Retain(counter(entry))
+        }) {
+            EntryResult::Retained(now_counted) => now_counted,
+            EntryResult::Vacant(guard) => {
+                let entry = fresh();
+                let first = counter(&entry);
+                let _ = guard.insert(entry);
+                first
+            }
+            // Not produced by `Retain` without a timeout; a fresh window is the safe answer.
+            EntryResult::Removed(..) | EntryResult::Replaced(..) | EntryResult::Timeout => {
+                counter(&fresh())
+            }
+        }
+    }
+}
+
 impl Default for LocalCache {
     fn default() -> Self {
         Self::new()
@@ -98,6 +138,14 @@ impl Cache for LocalCache {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         self.entries.remove(key);
         ready(Ok(())).boxed()
+    }
+
+    fn increment<'a>(
+        &'a self,
+        key: &'a str,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Counter, Error>> {
+        ready(Ok(self.increment_now(key, window))).boxed()
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), Error>> {

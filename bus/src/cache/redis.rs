@@ -3,11 +3,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fred::prelude::{ClientLike, Expiration, KeysInterface, Options, Pool};
+use fred::prelude::{ClientLike, Expiration, KeysInterface, LuaInterface, Options, Pool};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use super::Cache;
+use super::{Cache, Counter};
+
+/// [`Cache::increment`] in one step, so no client sees a counter between its `INCR` and
+/// its expiry: `KEYS[1]` the counter, `ARGV[1]` the window in milliseconds; returns the
+/// count and the milliseconds left. A counter found without an expiry (written by `set`)
+/// gets one rather than living for ever.
+const INCREMENT: &str = r"
+local count = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if count == 1 or left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {count, left}
+";
 use crate::{Error, RedisOptions};
 
 /// [`Cache`] on Redis, every key named `{prefix}{key}`, with native expiry (`SET … PX`).
@@ -105,6 +119,29 @@ impl Cache for RedisCache {
                 .await
                 .map_err(Error::fred)?;
             Ok(())
+        }
+        .boxed()
+    }
+
+    fn increment<'a>(
+        &'a self,
+        key: &'a str,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Counter, Error>> {
+        async move {
+            // Whole milliseconds, at least one (`PEXPIRE 0` would delete the counter).
+            let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX).max(1);
+            let (count, left): (i64, i64) = self
+                .inner
+                .pool
+                .with_options(&self.inner.fail_fast)
+                .eval(INCREMENT, vec![self.key(key)], vec![window_ms])
+                .await
+                .map_err(Error::fred)?;
+            Ok(Counter {
+                count: u64::try_from(count).unwrap_or(u64::MAX),
+                resets_in: Duration::from_millis(u64::try_from(left).unwrap_or(0)),
+            })
         }
         .boxed()
     }

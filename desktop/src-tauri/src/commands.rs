@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State, Webview};
 use tauri_plugin_notification::NotificationExt;
 
 use crate::{
-    desktop::{DemoInfo, Desktop, SettingsView},
+    desktop::{self, DemoInfo, Desktop, SettingsView},
     error::{Error, Result},
     notify::{self, Fill},
 };
@@ -72,21 +72,58 @@ pub async fn demo_status(desktop: App<'_>) -> Result<Option<DemoInfo>> {
     Ok(desktop.demo_status().await)
 }
 
-/// The refresh token remembered for `server` (the URL the web app talks to), or null.
+/// Refuses a command from a page that is not the app's own ([`desktop::is_app_page`]).
+fn from_app_page<R: Runtime>(webview: &Webview<R>) -> Result<()> {
+    let page = webview
+        .url()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("reading the calling page's URL: {e}")))?;
+    let dev_url = tauri::is_dev()
+        .then(|| webview.config().build.dev_url.clone())
+        .flatten();
+    if desktop::is_app_page(&page, dev_url.as_ref()) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "a page at {} is not the app's own; the keychain is not for it",
+            page.origin().ascii_serialization()
+        )))
+    }
+}
+
+/// The refresh token remembered for `server` (the URL the web app talks to), or null. Only
+/// for the app's own page, and only for the configured server or the running demo.
 #[tauri::command]
-pub async fn token_load(desktop: App<'_>, server: String) -> Result<Option<String>> {
+pub async fn token_load<R: Runtime>(
+    webview: Webview<R>,
+    desktop: App<'_>,
+    server: String,
+) -> Result<Option<String>> {
+    from_app_page(&webview)?;
     blocking(&desktop, move |d| d.load_token(&server)).await
 }
 
 /// Remembers `token` as the refresh token for `server` (after each sign-in and refresh).
+/// Only for the app's own page, and only for the configured server or the running demo.
 #[tauri::command]
-pub async fn token_save(desktop: App<'_>, server: String, token: String) -> Result<()> {
+pub async fn token_save<R: Runtime>(
+    webview: Webview<R>,
+    desktop: App<'_>,
+    server: String,
+    token: String,
+) -> Result<()> {
+    from_app_page(&webview)?;
     blocking(&desktop, move |d| d.save_token(&server, token)).await
 }
 
 /// Forgets the refresh token for `server` (sign-out, or a refresh the server refused).
+/// Only for the app's own page, and only for the configured server or the running demo.
 #[tauri::command]
-pub async fn token_clear(desktop: App<'_>, server: String) -> Result<()> {
+pub async fn token_clear<R: Runtime>(
+    webview: Webview<R>,
+    desktop: App<'_>,
+    server: String,
+) -> Result<()> {
+    from_app_page(&webview)?;
     blocking(&desktop, move |d| d.clear_token(&server)).await
 }
 

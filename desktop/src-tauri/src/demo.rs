@@ -1,9 +1,10 @@
 //! The local demo: an embedded Rialto the app starts so a new user can trade with no server.
 //!
-//! It is the real `rialto` binary run as a child process:
-//! `rialto serve --demo --listen 127.0.0.1:<free port> --data-dir <app data dir>/demo`
-//! (SQLite, the in-process bus and cache, a seeded market and market-maker bot);
-//! [`LocalDemo::start`] returns once the demo lists its market. The binary is found by
+//! It is the real `rialto` binary run as a child process: `rialto serve --demo --listen
+//! 127.0.0.1:0 --address-file <data dir>/rialto.address --data-dir <app data dir>/demo`
+//! (SQLite, the in-process bus and cache, a seeded market and market-maker bot) on the port
+//! the system picks, which it writes to the address file; [`LocalDemo::start`] reads it and
+//! returns once the demo lists its market. The binary is found by
 //! [`find_rialto_binary`]: `RIALTO_BIN` when set, else `rialto` next to
 //! the app's executable. That covers a development checkout (`cargo build` puts both in the
 //! same `target/<profile>/`) and a bundle (Tauri's `externalBin` installs a sidecar next to
@@ -121,39 +122,37 @@ pub struct LocalDemo {
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 impl LocalDemo {
-    /// Starts the demo on a free loopback port and waits until it answers `/health`.
+    /// Starts the demo on a loopback port the system picks (it writes the address it got
+    /// to `rialto.address` in its data directory) and waits until it answers `/health`.
     pub async fn start(options: &DemoOptions) -> Result<Self> {
         fs::create_dir_all(&options.data_dir)
             .with_context(|| format!("creating {}", options.data_dir.display()))?;
         let lock = lock_data_dir(&options.data_dir)?;
-        // The port is free when probed; another process may take it before the child binds.
-        // The child then exits at once, and a fresh port is tried.
-        let mut last_error = None;
-        for _ in 0..3 {
-            let port = free_loopback_port()?;
-            let mut child = spawn(options, port)?;
-            let server = ServerUrl::loopback(port);
-            match wait_healthy(&mut child, &server, options).await {
-                Ok(()) => {
-                    tracing::info!(%server, pid = child.id(), "local demo running");
-                    return Ok(Self {
-                        child,
-                        server,
-                        _lock: lock,
-                    });
-                }
-                Err(e) => {
-                    let _ = child.kill().await;
-                    let log = log_tail(&options.data_dir);
-                    let port_taken = log.contains("in use");
-                    last_error = Some(e);
-                    if !port_taken {
-                        break;
-                    }
-                }
+        let address_file = options.data_dir.join(ADDRESS_FILE);
+        // A file left by an earlier run would name its port.
+        match fs::remove_file(&address_file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("removing {}", address_file.display()))
+                    .into());
+            }
+            _ => {}
+        }
+        let mut child = spawn(options, &address_file)?;
+        match wait_healthy(&mut child, &address_file, options).await {
+            Ok(server) => {
+                tracing::info!(%server, pid = child.id(), "local demo running");
+                Ok(Self {
+                    child,
+                    server,
+                    _lock: lock,
+                })
+            }
+            Err(e) => {
+                let _ = child.kill().await;
+                Err(e)
             }
         }
-        Err(last_error.unwrap_or_else(|| Error::DemoFailed("did not start".into())))
     }
 
     /// Where it listens (`http://127.0.0.1:<port>`).
@@ -208,17 +207,10 @@ fn lock_data_dir(dir: &Path) -> Result<File> {
     }
 }
 
-/// A loopback port nobody listens on right now.
-fn free_loopback_port() -> Result<u16> {
-    let listener =
-        std::net::TcpListener::bind(("127.0.0.1", 0)).context("probing for a free port")?;
-    Ok(listener
-        .local_addr()
-        .context("probing for a free port")?
-        .port())
-}
+/// The file in the data directory where the demo writes the address it listens on.
+const ADDRESS_FILE: &str = "rialto.address";
 
-fn spawn(options: &DemoOptions, port: u16) -> Result<Child> {
+fn spawn(options: &DemoOptions, address_file: &Path) -> Result<Child> {
     let log_path = options.data_dir.join("rialto.log");
     let log =
         File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
@@ -238,7 +230,9 @@ fn spawn(options: &DemoOptions, port: u16) -> Result<Child> {
     cmd.arg("serve")
         .arg("--demo")
         .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
+        .arg("127.0.0.1:0")
+        .arg("--address-file")
+        .arg(address_file)
         .arg("--data-dir")
         .arg(&options.data_dir)
         .arg("--drain-timeout-secs")
@@ -279,12 +273,17 @@ fn parent_death_wrapper() -> Option<&'static Path> {
         .find(|p| p.is_file())
 }
 
-/// Polls every 100 ms until the demo is ready for a user (it answers `/health` and lists
-/// its seeded market, which it creates in the background after it starts listening), the
-/// child exits, or the time is up.
-async fn wait_healthy(child: &mut Child, server: &ServerUrl, options: &DemoOptions) -> Result<()> {
+/// Polls every 100 ms until the demo is ready for a user: it has written the address it
+/// listens on to `address_file`, answers `/health` there and lists its seeded market (which
+/// it creates in the background after it starts listening). A child that exits first is a
+/// start failure with the end of its log; so is running out of time.
+async fn wait_healthy(
+    child: &mut Child,
+    address_file: &Path,
+    options: &DemoOptions,
+) -> Result<ServerUrl> {
     let agent = crate::http::agent(Duration::from_secs(2));
-    let health = server.join("/health");
+    let mut server: Option<ServerUrl> = None;
     let poll = async {
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
@@ -295,18 +294,27 @@ async fn wait_healthy(child: &mut Child, server: &ServerUrl, options: &DemoOptio
                     log_tail(&options.data_dir)
                 )));
             }
-            let (agent, url, server) = (agent.clone(), health.clone(), server.clone());
-            let answered = tokio::task::spawn_blocking(move || {
-                agent
-                    .get(&url)
-                    .call()
-                    .is_ok_and(|r| r.status().is_success())
-                    && crate::ticker::first_market(&agent, &server).is_ok_and(|m| m.is_some())
+            if server.is_none() {
+                server = announced(address_file)?;
+            }
+            let Some(server) = server.clone() else {
+                continue;
+            };
+            let agent = agent.clone();
+            let answered = tokio::task::spawn_blocking({
+                let server = server.clone();
+                move || {
+                    agent
+                        .get(&server.join("/health"))
+                        .call()
+                        .is_ok_and(|r| r.status().is_success())
+                        && crate::ticker::first_market(&agent, &server).is_ok_and(|m| m.is_some())
+                }
             })
             .await
             .unwrap_or(false);
             if answered {
-                return Ok(());
+                return Ok(server);
             }
         }
     };
@@ -314,10 +322,29 @@ async fn wait_healthy(child: &mut Child, server: &ServerUrl, options: &DemoOptio
         .await
         .unwrap_or_else(|_| {
             Err(Error::DemoFailed(format!(
-                "no answer from {health} within {:?}",
-                options.startup_timeout
+                "not ready within {:?}: {}",
+                options.startup_timeout,
+                log_tail(&options.data_dir)
             )))
         })
+}
+
+/// The loopback server named in the address file, once it is written (a whole line).
+fn announced(address_file: &Path) -> Result<Option<ServerUrl>> {
+    let Ok(text) = fs::read_to_string(address_file) else {
+        return Ok(None);
+    };
+    if !text.ends_with('\n') {
+        return Ok(None);
+    }
+    let addr: std::net::SocketAddr = text.trim().parse().map_err(|_| {
+        Error::DemoFailed(format!(
+            "{} names {:?}, not an address",
+            address_file.display(),
+            text.trim()
+        ))
+    })?;
+    Ok(Some(ServerUrl::loopback(addr.port())))
 }
 
 /// The last lines of the demo's log, for an error message.

@@ -8,10 +8,11 @@ use std::{
 };
 
 use serde::Serialize;
+use url::Url;
 
 use crate::{
     demo::{self, DemoOptions, LocalDemo},
-    error::Result,
+    error::{Error, Result},
     settings::{MarketSymbol, ServerUrl, Settings, SettingsFile},
     tokens::{AccountKey, RefreshToken, TokenStore},
 };
@@ -67,6 +68,24 @@ impl DemoInfo {
             graphql_ws_url: server.graphql_ws_url(),
         }
     }
+}
+
+/// Whether `page` is one of the app's own pages, the only ones whose commands reach the
+/// keychain: the bundled web app (`tauri://localhost` on Linux and macOS,
+/// `http(s)://tauri.localhost` on Windows) or, in a development build, the page of
+/// `build.devUrl` (`dev_url`). A page the webview was navigated to elsewhere is not.
+pub fn is_app_page(page: &Url, dev_url: Option<&Url>) -> bool {
+    let bundled = match page.scheme() {
+        "tauri" => page.host_str() == Some("localhost"),
+        "http" | "https" => page.host_str() == Some("tauri.localhost") && page.port().is_none(),
+        _ => false,
+    };
+    let dev = dev_url.is_some_and(|dev| {
+        page.scheme() == dev.scheme()
+            && page.host_str() == dev.host_str()
+            && page.port_or_known_default() == dev.port_or_known_default()
+    });
+    bundled || dev
 }
 
 /// The app.
@@ -150,13 +169,23 @@ impl Desktop {
     }
 
     /// The token store's key for `server`: the demo's fixed key when `server` is the running
-    /// demo, else the server's origin.
+    /// demo, the server's origin when it is the server the app is configured for (the one
+    /// its settings name, or the one it started with and its pages may reach). Any other
+    /// server is refused: the keychain hands out and takes tokens for nothing a page merely
+    /// names.
     fn account(&self, server: &str) -> Result<AccountKey> {
         let server = ServerUrl::parse(server)?;
         if lock(&self.demo_server).as_ref() == Some(&server) {
-            Ok(AccountKey::local_demo())
-        } else {
+            return Ok(AccountKey::local_demo());
+        }
+        let configured = self.settings().server_url;
+        if configured.as_ref() == Some(&server) || self.csp_server.as_ref() == Some(&server) {
             Ok(AccountKey::server(&server))
+        } else {
+            Err(Error::Forbidden(format!(
+                "{server} is neither the server this app is configured for nor its local demo; \
+                 its sign-in is not kept here"
+            )))
         }
     }
 
@@ -237,7 +266,7 @@ impl Desktop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{error::Error, tokens::MemoryStore};
+    use crate::tokens::MemoryStore;
 
     fn desktop(dir: &std::path::Path) -> Desktop {
         Desktop::new(
@@ -319,28 +348,137 @@ mod tests {
     fn tokens_are_kept_per_server_and_cleared_on_sign_out() {
         let dir = tempfile::tempdir().unwrap();
         let app = desktop(dir.path());
+        app.set_server(Some("https://a.example")).unwrap();
         assert_eq!(app.load_token("https://a.example").unwrap(), None);
         app.save_token("https://a.example", "tok-a".into()).unwrap();
-        app.save_token("https://b.example/", "tok-b".into())
-            .unwrap();
         assert_eq!(
             app.load_token("https://a.example/").unwrap().as_deref(),
             Some("tok-a")
         );
+        // Another server: its own entry; a's stays for when the user comes back to it.
+        app.set_server(Some("https://b.example")).unwrap();
+        app.save_token("https://b.example/", "tok-b".into())
+            .unwrap();
+        app.set_server(Some("https://a.example")).unwrap();
+        assert_eq!(
+            app.load_token("https://a.example").unwrap().as_deref(),
+            Some("tok-a")
+        );
         app.clear_token("https://a.example").unwrap();
         assert_eq!(app.load_token("https://a.example").unwrap(), None);
+        app.set_server(Some("https://b.example")).unwrap();
         assert_eq!(
             app.load_token("https://b.example").unwrap().as_deref(),
             Some("tok-b")
         );
         assert!(matches!(
-            app.save_token("https://a.example", "two words".into()),
+            app.save_token("https://b.example", "two words".into()),
             Err(Error::InvalidToken(_))
         ));
         assert!(matches!(
             app.load_token("javascript:alert(1)"),
             Err(Error::InvalidServerUrl(_))
         ));
+    }
+
+    #[test]
+    fn the_keychain_answers_only_for_the_configured_server_and_the_running_demo() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(MemoryStore::new());
+        let config = |dir: &std::path::Path| DesktopConfig {
+            config_dir: dir.join("config"),
+            data_dir: dir.join("data"),
+            rialto_bin: None,
+            exe: dir.join("bin").join("rialto-desktop"),
+        };
+        let app = Desktop::new(config(dir.path()), store.clone());
+        fn forbidden<T>(r: Result<T>) -> bool {
+            matches!(r, Err(Error::Forbidden(_)))
+        }
+
+        // The user's exchange, where a refresh token is kept.
+        app.set_server(Some("https://rialto.example.com")).unwrap();
+        app.save_token("https://rialto.example.com", "real".into())
+            .unwrap();
+        // Restarted with it, the app still answers for it.
+        let app = Desktop::new(config(dir.path()), store.clone());
+        assert_eq!(
+            app.load_token("https://rialto.example.com")
+                .unwrap()
+                .as_deref(),
+            Some("real")
+        );
+
+        // A page naming any other server gets nothing, and plants nothing.
+        for other in [
+            "https://evil.example",
+            "http://rialto.example.com",
+            "https://rialto.example.com:8443",
+            "http://127.0.0.1:4100",
+        ] {
+            assert!(forbidden(app.load_token(other)), "{other} read");
+            assert!(
+                forbidden(app.save_token(other, "planted".into())),
+                "{other} written"
+            );
+            assert!(forbidden(app.clear_token(other)), "{other} cleared");
+        }
+        assert!(
+            store
+                .load(&AccountKey::server(
+                    &ServerUrl::parse("https://evil.example").unwrap()
+                ))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            app.load_token("https://rialto.example.com")
+                .unwrap()
+                .as_deref(),
+            Some("real")
+        );
+
+        // The running demo is answered for; once it stops, it no longer is.
+        *lock(&app.demo_server) = Some(ServerUrl::loopback(4100));
+        app.save_token("http://127.0.0.1:4100", "demo".into())
+            .unwrap();
+        *lock(&app.demo_server) = None;
+        assert!(forbidden(app.load_token("http://127.0.0.1:4100")));
+
+        // With no server set and no demo, none at all.
+        let fresh = tempfile::tempdir().unwrap();
+        let bare = Desktop::new(config(fresh.path()), store.clone());
+        assert!(forbidden(bare.load_token("https://rialto.example.com")));
+    }
+
+    #[test]
+    fn only_the_apps_own_pages_reach_the_keychain() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        let dev = url("http://127.0.0.1:5173");
+        for own in [
+            "tauri://localhost",
+            "tauri://localhost/index.html#/trade",
+            "http://tauri.localhost/",
+            "https://tauri.localhost/wallet",
+        ] {
+            assert!(is_app_page(&url(own), None), "{own}");
+            assert!(is_app_page(&url(own), Some(&dev)), "{own}");
+        }
+        // The dev server only in a development build (which passes its URL).
+        assert!(is_app_page(&url("http://127.0.0.1:5173/trade"), Some(&dev)));
+        assert!(!is_app_page(&url("http://127.0.0.1:5173/trade"), None));
+        for foreign in [
+            "https://rialto.example.com/",
+            "http://127.0.0.1:8080/",
+            "http://127.0.0.1:5174/",
+            "tauri://evil.example/",
+            "http://tauri.localhost:8080/",
+            "https://tauri.localhost.evil.example/",
+            "file:///tmp/page.html",
+            "about:blank",
+        ] {
+            assert!(!is_app_page(&url(foreign), Some(&dev)), "{foreign}");
+        }
     }
 
     #[test]
@@ -355,7 +493,11 @@ mod tests {
             app.load_token("http://127.0.0.1:4200").unwrap().as_deref(),
             Some("demo-token")
         );
-        assert_eq!(app.load_token("http://127.0.0.1:4100").unwrap(), None);
+        // The demo's earlier port is not the demo any more.
+        assert!(matches!(
+            app.load_token("http://127.0.0.1:4100"),
+            Err(Error::Forbidden(_))
+        ));
     }
 
     #[test]

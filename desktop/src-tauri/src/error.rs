@@ -33,6 +33,10 @@ pub enum Error {
     /// The local demo server did not come up, or stopped.
     #[error("the local demo failed: {0}")]
     DemoFailed(String),
+    /// The caller may not have this: a token for a server the app is not configured for,
+    /// or a command from a page that is not the app's own.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// A server did not answer as a Rialto server does.
     #[error("the server did not answer: {0}")]
     Server(String),
@@ -52,6 +56,7 @@ impl Error {
             Error::KeychainUnavailable(_) => "KEYCHAIN_UNAVAILABLE",
             Error::DemoUnavailable(_) => "DEMO_UNAVAILABLE",
             Error::DemoFailed(_) => "DEMO_FAILED",
+            Error::Forbidden(_) => "FORBIDDEN",
             Error::Server(_) => "SERVER_UNREACHABLE",
             Error::Internal(_) => "INTERNAL",
         }
@@ -94,6 +99,7 @@ mod tests {
             ),
             (Error::DemoUnavailable("x".into()), "DEMO_UNAVAILABLE"),
             (Error::DemoFailed("x".into()), "DEMO_FAILED"),
+            (Error::Forbidden("x".into()), "FORBIDDEN"),
             (Error::Server("x".into()), "SERVER_UNREACHABLE"),
             (Error::Internal(anyhow::anyhow!("x")), "INTERNAL"),
         ];

@@ -151,12 +151,11 @@ mod tests {
 
     #[test]
     fn an_unreachable_server_is_a_server_error_and_a_dash_in_the_tray() {
-        // A port just freed: nothing listens there.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // A port bound and never listened on: connections are refused, and nothing else can
+        // take the port while the test holds it.
+        let held = tokio::net::TcpSocket::new_v4().unwrap();
+        held.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = held.local_addr().unwrap().port();
         let server = ServerUrl::loopback(port);
         let m = MarketSymbol::parse("ACME-USD").unwrap();
         let err = last_price(&agent(), &server, &m).unwrap_err();

@@ -5,6 +5,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261202_000001_create_brain_tables;
+mod m20261206_000001_index_issuance;
 
 /// Applies the brain tables; its history lives in `seaql_migrations_brain`, apart from auth's,
 /// so the two services can share a database or live in separate ones.
@@ -13,7 +14,10 @@ pub struct BrainMigrator;
 #[async_trait::async_trait]
 impl MigratorTrait for BrainMigrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261202_000001_create_brain_tables::Migration)]
+        vec![
+            Box::new(m20261202_000001_create_brain_tables::Migration),
+            Box::new(m20261206_000001_index_issuance::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {
