@@ -68,7 +68,71 @@ function serverEnv() {
   return env;
 }
 
-export async function startServer() {
+/** Ends `child` (SIGTERM, then SIGKILL after 10 s) and waits for it. */
+async function terminate(child) {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      r();
+    }, 10_000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      r();
+    });
+  });
+}
+
+/**
+ * `rialto serve --demo` on `dataDir` and port 0, ready (the address it got is read back
+ * from its --address-file); its output goes to `log`.
+ */
+async function serve(dataDir, args, log) {
+  const addressFile = join(dataDir, 'rialto.address');
+  rmSync(addressFile, { force: true }); // an earlier start's
+  const child = spawn(
+    bin,
+    [
+      'serve',
+      '--demo',
+      '--listen',
+      '127.0.0.1:0',
+      '--address-file',
+      addressFile,
+      '--data-dir',
+      dataDir,
+      '--web-dir',
+      join(webDir, 'dist'),
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() },
+  );
+  child.stdout.on('data', (d) => log.push(String(d)));
+  child.stderr.on('data', (d) => log.push(String(d)));
+  let url;
+  try {
+    url = `http://${await announcedAddress(addressFile, child)}`;
+    await waitReady(url, child);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw new Error(`${e.message}\n${log.join('')}`);
+  }
+  return { url, child };
+}
+
+/**
+ * Starts the server with an admin account; returns its URL, the admin's login and `stop`.
+ * The web build must exist (`npm run build`). `args` go to `rialto serve` as well (e.g.
+ * `['--access-token-ttl-secs', '5']`).
+ *
+ * `seedFirst`: serve the data directory once with the default options until the demo has
+ * listed its markets and funded its accounts, then restart it with `args`. The demo seeds
+ * through the API with one admin session that it does not renew, so a token lifetime
+ * shorter than the seeding (seconds, on a debug build) would leave no demo market; a venue
+ * whose operator shortens the lifetime later is what the story needs anyway.
+ */
+export async function startServer({ args = [], seedFirst = false } = {}) {
   if (!existsSync(join(webDir, 'dist', 'index.html'))) {
     throw new Error('web/dist is missing: run `npm run build` first');
   }
@@ -91,50 +155,24 @@ export async function startServer() {
     { encoding: 'utf8', env: serverEnv() },
   );
   if (made.status !== 0) throw new Error(`creating the admin failed: ${made.stderr || made.error}`);
-  const addressFile = join(dataDir, 'rialto.address');
   const log = [];
-  const child = spawn(
-    bin,
-    [
-      'serve',
-      '--demo',
-      '--listen',
-      '127.0.0.1:0',
-      '--address-file',
-      addressFile,
-      '--data-dir',
-      dataDir,
-      '--web-dir',
-      join(webDir, 'dist'),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() },
-  );
-  child.stdout.on('data', (d) => log.push(String(d)));
-  child.stderr.on('data', (d) => log.push(String(d)));
-  let url;
-  try {
-    url = `http://${await announcedAddress(addressFile, child)}`;
-    await waitReady(url, child);
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw new Error(`${e.message}\n${log.join('')}`);
+  if (seedFirst) {
+    const first = await serve(dataDir, [], log);
+    try {
+      await until('the demo seeded', () => log.join('').includes('demo: market listed'), 120_000);
+    } catch (e) {
+      first.child.kill('SIGKILL');
+      throw new Error(`${e.message}\n${log.join('')}`);
+    }
+    await terminate(first.child);
   }
+  const { url, child } = await serve(dataDir, args, log);
   return {
     url,
     admin,
     log,
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => {
-        const t = setTimeout(() => {
-          child.kill('SIGKILL');
-          r();
-        }, 10_000);
-        child.once('exit', () => {
-          clearTimeout(t);
-          r();
-        });
-      });
+      await terminate(child);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -150,4 +188,33 @@ export async function launchBrowser() {
     headless: process.env.E2E_HEADED !== '1',
     args: ['--no-sandbox'],
   });
+}
+
+/** Waits until `fn()` is truthy (polling every 200 ms), or fails with `what`. */
+export async function until(what, fn, ms = 20_000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
+
+/** A counter of the server's Prometheus text at `/metrics` (summed over any other labels). */
+export async function metric(url, name, labels = {}) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+([-\d.e+]+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const has = Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`));
+    if (has) sum += Number(m[3]);
+  }
+  return sum;
 }

@@ -8,13 +8,15 @@ const LABELS: Record<ConnectionState, string> = {
   offline: 'Offline',
 };
 
-export function ConnectionBadge(props: { state: ConnectionState }) {
+/** `renewals`: how often the socket reconnected quietly with a fresh token (for diagnosis). */
+export function ConnectionBadge(props: { state: ConnectionState; renewals?: number }) {
   return (
     <span
       class={`badge ${props.state}`}
       role="status"
       aria-label={`Connection: ${LABELS[props.state]}`}
       data-state={props.state}
+      data-renewals={props.renewals}
     >
       {LABELS[props.state]}
     </span>

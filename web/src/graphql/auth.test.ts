@@ -60,8 +60,13 @@ describe('refreshDelayMs', () => {
   it('refreshes 30 s before expiry', () => {
     expect(refreshDelayMs(T0 + 300_000, T0)).toBe(270_000);
   });
-  it('halfway through for tokens shorter than a minute', () => {
-    expect(refreshDelayMs(T0 + 20_000, T0)).toBe(10_000);
+  it('at 80 % of the lifetime for short-lived tokens', () => {
+    expect(refreshDelayMs(T0 + 20_000, T0)).toBe(16_000);
+    expect(refreshDelayMs(T0 + 5_000, T0, 5_000)).toBe(4_000);
+    // Two seconds into a 5 s token: 2 s to go until the 80 % mark.
+    expect(refreshDelayMs(T0 + 3_000, T0, 5_000)).toBe(2_000);
+    // 30 s before expiry still wins for long ones, whatever is left.
+    expect(refreshDelayMs(T0 + 100_000, T0, 300_000)).toBe(70_000);
   });
   it('at once when due or unreadable', () => {
     expect(refreshDelayMs(T0 - 1, T0)).toBe(0);
@@ -109,6 +114,44 @@ describe('session manager', () => {
     await vi.advanceTimersByTimeAsync(270_000);
     expect(refresh).toHaveBeenCalledTimes(2);
     expect(refresh).toHaveBeenLastCalledWith(second);
+    m.dispose();
+  });
+
+  it('renews a 5-second token every 4 s, never in a loop', async () => {
+    const short = (issuedAt: number): AuthPayload => {
+      const p = payload(issuedAt);
+      return {
+        ...p,
+        accessToken: jwt({ sub: 'u1', iat: issuedAt, exp: issuedAt + 5, n }),
+        accessTokenExpiresAt: new Date((issuedAt + 5) * 1000).toISOString(),
+      };
+    };
+    const refresh = vi.fn(async () => short(Math.floor(Date.now() / 1000)));
+    const m = createSessionManager({ refresh, storage: memoryStorage() });
+    m.signIn(short(T0 / 1000));
+    await vi.advanceTimersByTimeAsync(3_999);
+    expect(refresh).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(refresh).toHaveBeenCalledTimes(1);
+    // A minute on: every 4 s, and the token held never expired.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(refresh).toHaveBeenCalledTimes(16);
+    expect(m.isExpired()).toBe(false);
+    m.dispose();
+  });
+
+  it('never renews on its timer more often than once a second', async () => {
+    // A server handing out tokens that live 200 ms (or a clock gone wrong).
+    const tiny = (issuedAt: number): AuthPayload => ({
+      ...payload(issuedAt),
+      accessToken: jwt({ sub: 'u1', iat: issuedAt, exp: issuedAt + 0.2, n }),
+    });
+    const refresh = vi.fn(async () => tiny(Date.now() / 1000));
+    const m = createSessionManager({ refresh, storage: memoryStorage() });
+    m.signIn(tiny(T0 / 1000));
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(refresh.mock.calls.length).toBeGreaterThanOrEqual(9);
+    expect(refresh.mock.calls.length).toBeLessThanOrEqual(11);
     m.dispose();
   });
 

@@ -4,9 +4,10 @@
  *
  * Access tokens live five minutes (auth's `access_token_ttl_secs`); refresh tokens rotate
  * on every use and reusing a spent one ends the whole session. So:
- * - we refresh a little before the access token expires (`refreshDelayMs`), timed by the
- *   token's own lifetime (JWT `exp - iat`) from when we received it, so a wrong clock on
- *   this machine does not matter;
+ * - we refresh a little before the access token expires (`refreshDelayMs`: 30 s before, or
+ *   at 80 % of the lifetime for tokens shorter than 150 s, and never more often than once a
+ *   second), timed by the token's own lifetime (JWT `exp - iat`) from when we received it,
+ *   so a wrong clock on this machine does not matter;
  * - refreshes are single-flight: concurrent callers (a timer, a request that got
  *   UNAUTHENTICATED, the socket reconnecting) share one call, and tabs share one through a
  *   lock plus the stored session (a tab adopts the pair another tab just rotated instead of
@@ -34,6 +35,8 @@ export interface AuthPayload {
 export interface Session extends AuthPayload {
   /** When the access token expires, by this machine's clock (ms since the epoch). */
   expiresAtLocal: number;
+  /** The access token's whole lifetime (ms), which sets how early we renew it. */
+  lifetimeMs?: number;
 }
 
 /** Thrown by `refresh` when the server answered and refused the refresh token. */
@@ -51,17 +54,33 @@ export const ENDED_MESSAGES = {
   otherTab: 'You were signed out in another tab.',
 } as const;
 
-/** Refresh this long before expiry, at most (half the lifetime for short-lived tokens). */
+/** Refresh this long before expiry, at most (see {@link refreshDelayMs}). */
 export const REFRESH_LEAD_MS = 30_000;
 
+/** ...but not before this share of the token's lifetime has passed (short-lived tokens). */
+export const REFRESH_AT_LIFETIME_SHARE = 0.8;
+
+/** The renewal timer never fires sooner than this after the previous refresh. */
+export const MIN_REFRESH_INTERVAL_MS = 1_000;
+
 /**
- * How long to wait before refreshing a token that expires at `expiresAt` (ms): `leadMs`
- * before, or halfway through what is left if that is shorter; 0 when already due.
+ * How long to wait before refreshing a token that expires at `expiresAt` (ms) and lives
+ * `lifetimeMs` in all: `leadMs` (30 s) before expiry, or once 80 % of the lifetime has
+ * passed if that is later — a 5-minute token is renewed at 4 min 30 s, a 5-second one at
+ * 4 s, never in a loop. 0 when already due. Without a known lifetime, what is left counts
+ * as the lifetime.
  */
-export function refreshDelayMs(expiresAt: number, now: number, leadMs = REFRESH_LEAD_MS): number {
+export function refreshDelayMs(
+  expiresAt: number,
+  now: number,
+  lifetimeMs: number = expiresAt - now,
+  leadMs = REFRESH_LEAD_MS,
+): number {
   const remaining = expiresAt - now;
   if (!Number.isFinite(remaining) || remaining <= 0) return 0;
-  return Math.max(0, remaining - Math.min(leadMs, remaining / 2));
+  const lifetime = Number.isFinite(lifetimeMs) && lifetimeMs > 0 ? lifetimeMs : remaining;
+  const lead = Math.min(leadMs, lifetime * (1 - REFRESH_AT_LIFETIME_SHARE));
+  return Math.max(0, Math.round(remaining - lead));
 }
 
 /** The lifetime of a JWT (`exp - iat`, ms), or null if it is not a JWT with both claims. */
@@ -83,7 +102,7 @@ export function toSession(p: AuthPayload, receivedAt: number): Session {
   let lifetime = jwtLifetimeMs(p.accessToken) ?? Date.parse(p.accessTokenExpiresAt) - receivedAt;
   // Unreadable expiry: assume a minute rather than refreshing in a tight loop.
   if (!Number.isFinite(lifetime)) lifetime = 60_000;
-  return { ...p, expiresAtLocal: receivedAt + lifetime };
+  return { ...p, expiresAtLocal: receivedAt + lifetime, lifetimeMs: lifetime };
 }
 
 /** Where the session is kept between reloads and shared between tabs. */
@@ -121,6 +140,8 @@ export function createSessionManager(deps: SessionDeps) {
   let timer: unknown = null;
   let inflight: Promise<boolean> | null = null;
   let failures = 0;
+  /** When the last refresh started (this machine's clock), for the once-a-second floor. */
+  let lastRefreshAt = -Infinity;
   const listeners = new Set<SessionListener>();
 
   function emit() {
@@ -135,6 +156,13 @@ export function createSessionManager(deps: SessionDeps) {
     }, ms);
   }
 
+  /** Renews `s` when due, but never sooner than a second after the last refresh. */
+  function scheduleRenewal(s: Session) {
+    const lifetime = s.lifetimeMs ?? jwtLifetimeMs(s.accessToken) ?? undefined;
+    const due = refreshDelayMs(s.expiresAtLocal, now(), lifetime);
+    schedule(Math.max(due, lastRefreshAt + MIN_REFRESH_INTERVAL_MS - now()));
+  }
+
   function adopt(next: Session | null, persist: boolean) {
     session = next;
     failures = 0;
@@ -143,7 +171,7 @@ export function createSessionManager(deps: SessionDeps) {
     timer = null;
     if (next) {
       endedMessage = null;
-      schedule(refreshDelayMs(next.expiresAtLocal, now()));
+      scheduleRenewal(next);
     }
     emit();
   }
@@ -158,6 +186,7 @@ export function createSessionManager(deps: SessionDeps) {
     if (inflight) return inflight;
     const mine = session;
     if (!mine) return Promise.resolve(false);
+    lastRefreshAt = now();
     inflight = withLock(async () => {
       // Another tab may have rotated the pair while we waited for the lock: use theirs.
       const stored = deps.storage.load();
@@ -200,7 +229,7 @@ export function createSessionManager(deps: SessionDeps) {
   });
 
   // A stored session from an earlier visit: renew it when due (maybe at once).
-  if (session) schedule(refreshDelayMs(session.expiresAtLocal, now()));
+  if (session) scheduleRenewal(session);
 
   return {
     /** The current session, or null when signed out. */

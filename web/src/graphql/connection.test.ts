@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ConnectionState, backoffMs, createConnectionTracker } from './connection';
 
 function tracker(offlineAfter = 3) {
@@ -81,5 +81,55 @@ describe('backoffMs', () => {
     expect(backoffMs(5, () => 0)).toBe(10_000);
     expect(backoffMs(1000, () => 0)).toBe(10_000);
     expect(backoffMs(0, () => 1)).toBe(350);
+  });
+});
+
+describe('quiet renewal (the server closed the socket with 4403 as its token expired)', () => {
+  function renewTracker() {
+    vi.useFakeTimers();
+    const seen: ConnectionState[] = [];
+    const t = createConnectionTracker({ renewGraceMs: 5_000, onChange: (s) => seen.push(s) });
+    t.connected();
+    return { t, seen };
+  }
+  afterEach(() => vi.useRealTimers());
+
+  it('stays live while the socket reconnects with the fresh token', () => {
+    const { t, seen } = renewTracker();
+    t.renewing();
+    t.connecting();
+    vi.advanceTimersByTime(800);
+    t.connected();
+    vi.advanceTimersByTime(10_000);
+    expect(seen).toEqual(['live']);
+    expect(t.isRenewing).toBe(false);
+  });
+
+  it('says reconnecting when the renewal takes longer than the grace period', () => {
+    const { t, seen } = renewTracker();
+    t.renewing();
+    t.connecting();
+    vi.advanceTimersByTime(5_000);
+    expect(t.state).toBe('reconnecting');
+    t.connected();
+    expect(seen).toEqual(['live', 'reconnecting', 'live']);
+  });
+
+  it('a failed renewal attempt is an ordinary outage at once', () => {
+    const { t } = renewTracker();
+    t.renewing();
+    t.connecting();
+    t.closed();
+    expect(t.state).toBe('reconnecting');
+    expect(t.isRenewing).toBe(false);
+    vi.advanceTimersByTime(5_000);
+    expect(t.state).toBe('reconnecting');
+  });
+
+  it('is no renewal when the socket was not live', () => {
+    const { t } = tracker();
+    t.renewing();
+    expect(t.state).toBe('connecting');
+    expect(t.isRenewing).toBe(false);
   });
 });

@@ -244,6 +244,18 @@ export const MarketQuery = graphql(`
   }
 `);
 
+/** The tape's recent trades, re-read after the `trades` subscription was interrupted. */
+export const RecentTradesQuery = graphql(`
+  query RecentTrades($symbol: String!) {
+    market(symbol: $symbol) {
+      symbol
+      trades(limit: 50) {
+        ...TradeFields
+      }
+    }
+  }
+`);
+
 export const CandlesQuery = graphql(`
   query Candles($symbol: String!, $interval: CandleInterval!, $limit: Int) {
     market(symbol: $symbol) {

@@ -47,7 +47,7 @@ export function Layout(props: RouteSectionProps) {
           </Show>
         </nav>
         <span class="spacer" />
-        <ConnectionBadge state={auth.api.connection()} />
+        <ConnectionBadge state={auth.api.connection()} renewals={auth.api.renewals()} />
         <button
           type="button"
           onClick={() => theme.toggle()}

@@ -85,15 +85,10 @@ function TradeScreen(props: { market: LoadedMarket }) {
   const stopTicker = markets.watchTicker(m.symbol);
   const book = createBookStore(auth.api, m.symbol, 20);
   const trades = createTradesStore(auth.api, m.symbol, initialTrades);
-  const stopReconnect = auth.api.onReconnect(async () => {
-    const r = await query(auth.api.client, MarketQuery, { symbol: m.symbol });
-    if (r.data?.market) trades.add(r.data.market.trades);
-  });
   onCleanup(() => {
     stopTicker();
     book.dispose();
     trades.dispose();
-    stopReconnect();
   });
 
   const market = () => markets.bySymbol(m.symbol) ?? rules;

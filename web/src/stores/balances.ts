@@ -3,22 +3,24 @@
  *
  * The server publishes balance events from settlement (trades, releases) but not for the
  * hold brain takes when an order is placed, nor for an admin's credit. So we also refetch
- * after our own placements and cancels, after a reconnect, and every 30 s as a safety net.
+ * after our own placements and cancels, after a reconnect, after the subscription was
+ * resubscribed (the server ended it: `error`, `complete`, CONFLICT for a subscriber that
+ * fell behind; resubscribed with a backoff), and every 30 s as a safety net.
  */
 import { createStore, reconcile } from 'solid-js/store';
 import type { Api } from '../graphql/client';
 import type { BalanceFieldsFragment } from '../graphql/gql/graphql';
-import { listen, query } from '../graphql/live';
+import { type FollowOptions, type Follower, follow, query } from '../graphql/live';
 import { MyBalancesQuery, MyBalancesSubscription } from '../graphql/operations';
 
 export type Balance = BalanceFieldsFragment;
 
-export function createBalancesStore(api: Api) {
+export function createBalancesStore(api: Api, opts?: FollowOptions) {
   const [state, setState] = createStore<{ bySymbol: Record<string, Balance>; loaded: boolean }>({
     bySymbol: {},
     loaded: false,
   });
-  let stop: (() => void) | null = null;
+  let live: Follower | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
 
   async function refetch() {
@@ -41,20 +43,23 @@ export function createBalancesStore(api: Api) {
     /** Starts following the signed-in user's balances. */
     start() {
       this.stop();
-      stop = listen(
+      live = follow(
         api.client,
         MyBalancesSubscription,
         {},
-        (d) => setState('bySymbol', d.myBalances.asset.symbol, reconcile(d.myBalances)),
-        // A lagged subscriber gets CONFLICT ("refetch the current state"): do that.
-        () => void refetch(),
+        {
+          onData: (d) => setState('bySymbol', d.myBalances.asset.symbol, reconcile(d.myBalances)),
+          // Events between the end and the resubscribe are gone: read the balances again.
+          onResubscribed: () => void refetch(),
+        },
+        opts,
       );
       void refetch();
       poll = setInterval(() => void refetch(), 30_000);
     },
     stop() {
-      stop?.();
-      stop = null;
+      live?.stop();
+      live = null;
       if (poll !== null) clearInterval(poll);
       poll = null;
     },

@@ -20,7 +20,7 @@
 import { createSignal } from 'solid-js';
 import { createStore, reconcile } from 'solid-js/store';
 import type { Api } from '../graphql/client';
-import { listen } from '../graphql/live';
+import { type FollowOptions, follow } from '../graphql/live';
 import { OrderBookSubscription } from '../graphql/operations';
 import { compareDecimal, toUnits } from '../lib/decimal';
 
@@ -272,61 +272,57 @@ export function createBatcher<T>(
 
 /**
  * A market's live book: subscribes, applies updates in per-frame batches, and on a gap
- * (or a subscription error) drops the copy and resubscribes for a fresh snapshot.
+ * drops the copy and resubscribes at once for a fresh snapshot. A subscription the server
+ * ends (`error` or `complete`) is dropped and resubscribed the same way, after a backoff
+ * (graphql/live.ts `follow`). A socket that reconnects (a restart, a renewed token)
+ * resubscribes by itself, and its first message is a snapshot.
  */
-export function createBookStore(api: Api, market: string, depth = 20, schedule?: Scheduler) {
+export function createBookStore(
+  api: Api,
+  market: string,
+  depth = 20,
+  schedule?: Scheduler,
+  opts?: FollowOptions,
+) {
   const [book, setBook] = createStore<BookState>(emptyBook(market));
   const [resyncs, setResyncs] = createSignal(0);
   const [lastGap, setLastGap] = createSignal<string | null>(null);
   let current = emptyBook(market);
-  let stop: (() => void) | null = null;
-  let retry: ReturnType<typeof setTimeout> | null = null;
 
   const batcher = createBatcher<BookUpdate>((updates) => {
     const r = applyUpdates(current, updates, depth);
     current = r.state;
     setBook(reconcile(current, { key: 'price', merge: false }));
-    if (!r.ok) resubscribe(r.resubscribe);
+    if (!r.ok) live.restart(r.resubscribe);
   }, schedule);
 
-  function subscribe() {
-    stop = listen(
-      api.client,
-      OrderBookSubscription,
-      { market, depth },
-      (d) => batcher.push(d.orderBook),
-      (e) => {
-        // e.g. the stream ended with an error: try again shortly.
-        if (retry === null) retry = setTimeout(() => resubscribe(e.message), 1_000);
+  const live = follow(
+    api.client,
+    OrderBookSubscription,
+    { market, depth },
+    {
+      onData: (d) => batcher.push(d.orderBook),
+      onRestart: (reason) => {
+        batcher.clear();
+        // Our copy is known to be wrong: show "loading" until the fresh snapshot, not stale levels.
+        current = emptyBook(market);
+        setBook(reconcile(current));
+        setLastGap(reason);
+        setResyncs((n) => n + 1);
       },
-    );
-  }
-
-  function resubscribe(reason: string) {
-    if (retry !== null) clearTimeout(retry);
-    retry = null;
-    stop?.();
-    batcher.clear();
-    // Our copy is known to be wrong: show "loading" until the fresh snapshot, not stale levels.
-    current = emptyBook(market);
-    setBook(reconcile(current));
-    setLastGap(reason);
-    setResyncs((n) => n + 1);
-    subscribe();
-  }
-
-  subscribe();
+    },
+    opts,
+  );
 
   return {
     book,
-    /** How many times the book was resubscribed after a gap (shown for diagnosis). */
+    /** How many times the book was resubscribed after a gap or an ended stream (shown for diagnosis). */
     resyncs,
     lastGap,
     /** Whether the first snapshot has arrived. */
     ready: () => book.sequence !== null,
     dispose() {
-      if (retry !== null) clearTimeout(retry);
-      stop?.();
+      live.stop();
       batcher.clear();
     },
   };

@@ -7,6 +7,7 @@ import {
   type ParentProps,
   createContext,
   createEffect,
+  createMemo,
   createSignal,
   on,
   onCleanup,
@@ -86,20 +87,19 @@ export function createStores(opts: StoresOptions = {}): Stores {
     else orderIntent.request(action === 'buy' ? 'BUY' : 'SELL');
   });
 
-  // The account streams follow whoever is signed in.
+  // The account streams follow whoever is signed in — not each renewal of their session,
+  // which replaces the session object but not the user (a memo compares by value).
+  const userId = createMemo(() => auth.user()?.id);
   createEffect(
-    on(
-      () => auth.user()?.id,
-      (id) => {
-        if (id) {
-          orders.start();
-          balances.start();
-        } else {
-          orders.clear();
-          balances.clear();
-        }
-      },
-    ),
+    on(userId, (id) => {
+      if (id) {
+        orders.start();
+        balances.start();
+      } else {
+        orders.clear();
+        balances.clear();
+      }
+    }),
   );
   // Events missed while the socket was down: fetch the current state again.
   auth.api.onReconnect(() => {

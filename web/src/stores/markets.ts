@@ -2,7 +2,7 @@
 import { createStore, reconcile } from 'solid-js/store';
 import type { Api } from '../graphql/client';
 import type { MarketFieldsFragment, TickerFieldsFragment } from '../graphql/gql/graphql';
-import { listen, query } from '../graphql/live';
+import { follow, query } from '../graphql/live';
 import { MarketsQuery, TickerSubscription } from '../graphql/operations';
 
 export type Market = MarketFieldsFragment;
@@ -55,10 +55,16 @@ export function createMarketsStore(api: Api) {
     watchTicker(symbol: string) {
       let w = watchers.get(symbol);
       if (!w) {
-        const stop = listen(api.client, TickerSubscription, { market: symbol }, (d) =>
-          setState('tickers', symbol, reconcile(d.ticker)),
+        // The ticker's first message is the ticker now: nothing to re-read after a restart.
+        const live = follow(
+          api.client,
+          TickerSubscription,
+          { market: symbol },
+          {
+            onData: (d) => setState('tickers', symbol, reconcile(d.ticker)),
+          },
         );
-        w = { count: 0, stop };
+        w = { count: 0, stop: () => live.stop() };
         watchers.set(symbol, w);
       }
       w.count++;

@@ -2,12 +2,15 @@
  * The signed-in user's live orders: loaded once, then kept current from `myOrders`.
  * Placing goes through here (so the result and the live update merge), cancelling is
  * optimistic (the order leaves the list at once, and comes back if the server says no),
- * and a fill raises a toast, once per increase of the filled quantity.
+ * and a fill raises a toast, once per increase of the filled quantity. A subscription the
+ * server ends (`error`, `complete`, CONFLICT for a subscriber that fell behind) is
+ * resubscribed with a backoff, and the orders are read again after it, so nothing that
+ * happened in between is lost.
  */
 import { createStore, produce, reconcile } from 'solid-js/store';
 import type { Api } from '../graphql/client';
 import type { OrderFieldsFragment, OrderStatus, PlaceOrderInput } from '../graphql/gql/graphql';
-import { listen, mutate, query } from '../graphql/live';
+import { type Follower, type FollowOptions, follow, mutate, query } from '../graphql/live';
 import {
   CancelAllOrdersMutation,
   CancelOrderMutation,
@@ -44,7 +47,7 @@ export interface OrdersEvents {
   onHoldsChanged?: () => void;
 }
 
-export function createOrdersStore(api: Api, events: OrdersEvents) {
+export function createOrdersStore(api: Api, events: OrdersEvents, opts?: FollowOptions) {
   const onFill = events.onFill;
   const [state, setState] = createStore<{ byId: Record<string, Order>; loaded: boolean }>({
     byId: {},
@@ -52,7 +55,7 @@ export function createOrdersStore(api: Api, events: OrdersEvents) {
   });
   /** The filled quantity last announced per order, so each fill toasts once. */
   const announced = new Map<string, string>();
-  let stop: (() => void) | null = null;
+  let live: Follower | null = null;
   /** Orders a live event touched since the current refetch started (its answer may be older). */
   const touched = new Set<string>();
 
@@ -104,18 +107,18 @@ export function createOrdersStore(api: Api, events: OrdersEvents) {
     refetch,
     start() {
       this.stop();
-      stop = listen(
+      live = follow(
         api.client,
         MyOrdersSubscription,
         {},
-        (d) => upsert(d.myOrders),
-        () => void refetch(),
+        { onData: (d) => upsert(d.myOrders), onResubscribed: () => void refetch() },
+        opts,
       );
       void refetch();
     },
     stop() {
-      stop?.();
-      stop = null;
+      live?.stop();
+      live = null;
     },
     clear() {
       this.stop();
