@@ -318,8 +318,11 @@ async fn connect(
     {
         request.headers_mut().insert("x-request-id", id);
     }
-    // Nagle off (the last argument), as for the HTTP client: events are small frames.
-    let connect = tokio_tungstenite::connect_async_with_config(request, None, true);
+    // Nagle off (the last argument), as for the HTTP client: events are small frames. A
+    // small read buffer to start with: one upstream socket per client socket and subgraph.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(crate::http::sockets::READ_BUFFER_BYTES);
+    let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     let (mut socket, _) = tokio::time::timeout(inner.timeout, connect)
         .await
         .map_err(|_| TransportError::Timeout(sub.name.clone()))?

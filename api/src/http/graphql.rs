@@ -26,7 +26,7 @@ use axum::{
 };
 use common::{ErrorCode, context::CONTEXT_HEADER};
 
-use super::{AppState, Endpoint, Subgraph};
+use super::{AppState, Endpoint, Subgraph, sockets};
 use crate::{
     edge,
     execute::RequestContext,
@@ -118,10 +118,14 @@ async fn upgrade(state: AppState, req: Request, peer: Option<SocketAddr>) -> Res
             .into_response();
     };
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        // A message over the limit fails the read, and the socket closes with 1009.
+        // A message over the limit fails the read, and the socket closes with 1009. The
+        // read buffer starts small (tungstenite allocates 128 KiB per socket up front by
+        // default, most of what an idle subscribed socket cost) and grows for a large message.
         Ok(u) => u
             .max_message_size(state.http.sockets.max_message_bytes)
-            .max_frame_size(state.http.sockets.max_message_bytes),
+            .max_frame_size(state.http.sockets.max_message_bytes)
+            .read_buffer_size(sockets::READ_BUFFER_BYTES)
+            .write_buffer_size(0),
         Err(e) => return e.into_response(),
     };
     let meta = edge::request_meta(&parts.headers, peer, &state.http.trust_forwarded_for);

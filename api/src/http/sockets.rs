@@ -34,6 +34,10 @@ pub const SLOW_CONSUMER: u16 = 1013;
 /// Too many subscriptions or sockets.
 pub const TOO_MANY: u16 = 4429;
 
+/// The read buffer a socket starts with (it grows for a larger message): tungstenite's
+/// default of 128 KiB, allocated for every socket, would be most of an idle one's memory.
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// Limits on the WebSockets one client may hold, each answered with a close code.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct SocketLimits {
