@@ -161,8 +161,10 @@ BEST_BID="$(jq -r '.bids[0].price // empty' <<<"$book")"
 SCALE="$(decimals "$TICK")"
 for p in "$BEST_BID"; do [ "$(decimals "$p")" -le "$SCALE" ] || SCALE="$(decimals "$p")"; done
 TICK_UNITS="$(to_units "$TICK" "$SCALE")"
-# Five ticks under the best bid: rests, inside the price band around the last trade.
-PRICE="$(from_units $(($(to_units "$BEST_BID" "$SCALE") - 5 * TICK_UNITS)) "$SCALE")"
+# 3 % under the best bid, on a tick: it rests out of reach of the live demo's quotes (they
+# drift at most 0.4 % a round), yet inside the price band around the last trade (10 %).
+BID_UNITS="$(to_units "$BEST_BID" "$SCALE")"
+PRICE="$(from_units $((BID_UNITS * 97 / 100 / TICK_UNITS * TICK_UNITS)) "$SCALE")"
 
 step "8. place a GTC limit buy of $QTY at $PRICE, with a client order id"
 CLIENT_ID="quickstart-$RUN-1"
