@@ -3,7 +3,7 @@
 //! they are current, from the database otherwise. The cache is never the truth.
 //!
 //! **Versioned read-through.** Whoever changes data writes a fresh version once the change is
-//! committed (`matcher::hot`): the matcher one per market after every batch, the catalog's
+//! committed (`common::hot`): the matcher one per market after every batch, the catalog's
 //! admin acts ([`HotCache::bump_catalog`]) one for the catalog. [`HotCache::read`] reads the
 //! version `V` first, then the value; a value is served only if it is labelled `V`.
 //! Otherwise the database answers and the answer is stored labelled `V`. Because `V` is read
@@ -45,8 +45,8 @@ use std::{
 
 use bus::Cache;
 use chrono::{DateTime, SecondsFormat, Utc};
+use common::hot::{CATALOG_VERSION_KEY, new_catalog_version};
 use futures_util::future::BoxFuture;
-use matcher::hot::{CATALOG_VERSION_KEY, new_catalog_version};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
@@ -407,7 +407,7 @@ impl HotCache {
     }
 }
 
-/// The keys of the cached values (each market's version key is `matcher::hot`'s).
+/// The keys of the cached values (each market's version key is `common::hot`'s).
 pub mod keys {
     use super::{CandleRange, DateTime, SecondsFormat, Utc, Uuid};
 

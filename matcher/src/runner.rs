@@ -30,14 +30,19 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::{
+use common::{
+    events::{Envelope, MarketEvent, WAKE_TOPIC},
+    hot::{market_version_key, new_market_version},
+};
+use engine::{
     BookConfig, Side, TimeInForce,
-    engine::{
+    market::{
         BALANCE_LIMIT, Effects, Engine, EngineError, Input, MarketRules, OrderState,
         SETTLEMENT_REJECTED, Status, refusal,
     },
-    events::{Envelope, MarketEvent, WAKE_TOPIC},
-    hot::{market_version_key, new_market_version},
+};
+
+use crate::{
     leader::Leadership,
     settle::{self, MarketIds},
 };

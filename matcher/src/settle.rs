@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use entity::{balances, candles, commands, ledger_entries, market_events, orders, trades};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
@@ -15,24 +15,19 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::{
-    Side,
-    engine::{Account, Asset, Effects, OrderState, PostingKind, Status},
+use common::{
+    candles::INTERVALS,
     events::{Level, MarketEvent, OrderUpdate},
-    runner::MatcherError,
 };
+use engine::{
+    Side,
+    market::{Account, Asset, Effects, OrderState, PostingKind, Status},
+};
+
+use crate::runner::MatcherError;
 
 /// Most rows of one multi-row statement: well under SQLite's bound-parameter limit.
 const CHUNK: usize = 256;
-
-/// The candle intervals kept, with their stored names.
-pub const INTERVALS: [(&str, TimeDelta); 5] = [
-    ("M1", TimeDelta::minutes(1)),
-    ("M5", TimeDelta::minutes(5)),
-    ("M15", TimeDelta::minutes(15)),
-    ("H1", TimeDelta::hours(1)),
-    ("D1", TimeDelta::days(1)),
-];
 
 /// The identifiers the database knows a market and its assets by.
 #[derive(Debug, Clone, PartialEq, Eq)]

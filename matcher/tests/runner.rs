@@ -8,12 +8,14 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use bus::{BusItem, EventBus, LocalBus};
 use chrono::Utc;
+use common::events::{Envelope, MarketEvent, market_topic, user_topic};
+use engine::{
+    BookConfig, Side,
+    market::{MarketRules, required_hold},
+};
 use entity::{assets, balances, commands, ledger_entries, market_events, markets, orders, trades};
 use futures_util::StreamExt;
 use matcher::{
-    BookConfig, Side,
-    engine::{MarketRules, required_hold},
-    events::{Envelope, MarketEvent, market_topic, user_topic},
     runner::{Matcher, MatcherConfig, MatcherError},
     settle::add_to_balance,
 };
@@ -577,7 +579,7 @@ async fn a_batch_whose_commands_another_matcher_settled_is_refused_whole() {
         };
         let tx = w.db.begin().await.unwrap();
         let mut next_seq = 1_000;
-        let fx = matcher::engine::Effects::default();
+        let fx = engine::market::Effects::default();
         let refused =
             matcher::settle::write_batch(&tx, &ids, &fx, &[seq], &mut next_seq, Utc::now()).await;
         assert!(refused.is_err(), "a settled command was settled again");
@@ -682,7 +684,7 @@ async fn a_batch_larger_than_a_statement_chunk_settles_everything() {
 /// nothing.
 #[tokio::test]
 async fn a_batch_that_would_overdraw_or_invent_a_balance_is_refused() {
-    use matcher::engine::{Account, Asset, Effects, Posting, PostingKind};
+    use engine::market::{Account, Asset, Effects, Posting, PostingKind};
     each_backend(|db, _| async move {
         let w = World::new(db).await;
         w.fund(ALICE, w.acme, 10).await;

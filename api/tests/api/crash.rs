@@ -10,12 +10,12 @@ use std::{
     time::Duration,
 };
 
-use entity::{commands, markets, orders};
-use matcher::{
+use engine::{
     Side, TimeInForce,
-    engine::{Effects, Engine, Input, OrderState, Status, required_hold},
-    runner::market_rules,
+    market::{Effects, Engine, Input, OrderState, Status, required_hold},
 };
+use entity::{commands, markets, orders};
+use matcher::runner::market_rules;
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! Assets and markets: what an admin may list, and a market's rules in integers.
 
 use common::money::{self, MoneyError};
-use matcher::{BookConfig, engine::MarketRules};
+use engine::{BookConfig, market::MarketRules};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

@@ -2,10 +2,10 @@
 //! touches the database.
 
 use common::money::{self, MoneyError};
-use matcher::{
+use engine::{
     Side, TimeInForce,
     book::{MAX_PRICE, MAX_QTY},
-    engine::{Asset, required_hold},
+    market::{Asset, required_hold},
 };
 
 use super::market::{MarketSpec, MarketStatus};

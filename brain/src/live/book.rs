@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use matcher::events::{Level as DeltaLevel, WireSide};
+use common::events::{Level as DeltaLevel, WireSide};
 
 use crate::store::market_data::Level;
 

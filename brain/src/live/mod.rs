@@ -7,8 +7,8 @@
 
 pub mod book;
 
+use common::events::Envelope;
 use futures_util::{Stream, StreamExt};
-use matcher::events::Envelope;
 
 use crate::{BrainError, BrainService};
 

@@ -4,8 +4,8 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, SimpleObject, Subscription};
+use common::events::{MarketEvent, WireSide, market_topic, user_topic};
 use futures_util::{Stream, StreamExt, stream::BoxStream};
-use matcher::events::{MarketEvent, WireSide, market_topic, user_topic};
 
 use super::{
     GqlResult,
@@ -203,8 +203,8 @@ impl Subscription {
                                 price_ticks: price,
                                 qty_lots: qty,
                                 taker_side: match taker_side {
-                                    WireSide::Buy => matcher::Side::Buy,
-                                    WireSide::Sell => matcher::Side::Sell,
+                                    WireSide::Buy => engine::Side::Buy,
+                                    WireSide::Sell => engine::Side::Sell,
                                 },
                                 executed_at,
                             },

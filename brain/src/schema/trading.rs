@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use matcher::TimeInForce as EngineTif;
+use engine::TimeInForce as EngineTif;
 
 use super::{GqlResult, MarketObject, scalars::Decimal};
 use crate::{
@@ -26,7 +26,7 @@ pub enum Side {
     Sell,
 }
 
-impl From<Side> for matcher::Side {
+impl From<Side> for engine::Side {
     fn from(s: Side) -> Self {
         match s {
             Side::Buy => Self::Buy,
@@ -35,11 +35,11 @@ impl From<Side> for matcher::Side {
     }
 }
 
-impl From<matcher::Side> for Side {
-    fn from(s: matcher::Side) -> Self {
+impl From<engine::Side> for Side {
+    fn from(s: engine::Side) -> Self {
         match s {
-            matcher::Side::Buy => Self::Buy,
-            matcher::Side::Sell => Self::Sell,
+            engine::Side::Buy => Self::Buy,
+            engine::Side::Sell => Self::Sell,
         }
     }
 }

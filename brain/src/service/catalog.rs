@@ -4,7 +4,7 @@
 //! Catalog reads go through the hot cache ([`crate::hot`]) under the catalog's version,
 //! which every admin act here renews once its transaction has committed.
 
-use matcher::hot::CATALOG_VERSION_KEY;
+use common::hot::CATALOG_VERSION_KEY;
 use sea_orm::TransactionTrait;
 use serde_json::json;
 

@@ -4,7 +4,7 @@
 //! batch, so a cached answer is never older than the last batch the caller could know of.
 
 use chrono::{DateTime, Utc};
-use matcher::hot::market_version_key;
+use common::hot::market_version_key;
 
 use super::BrainService;
 use crate::{

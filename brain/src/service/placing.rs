@@ -17,7 +17,8 @@ use std::{
 
 use bytes::Bytes;
 use chrono::Utc;
-use matcher::{Side, TimeInForce, events::WAKE_TOPIC};
+use common::events::WAKE_TOPIC;
+use engine::{Side, TimeInForce};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -249,8 +250,8 @@ fn check(
     spec.status = *status;
     let valid = order::validate(&spec, &job.req.as_request(), last.get(&market.id).copied())?;
     let asset = match valid.hold_asset {
-        matcher::engine::Asset::Base => market.base.id,
-        matcher::engine::Asset::Quote => market.quote.id,
+        engine::market::Asset::Base => market.base.id,
+        engine::market::Asset::Quote => market.quote.id,
     };
     let amount =
         i64::try_from(valid.hold).map_err(|_| BrainError::invalid("order value too large"))?;

@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::events::{Envelope, MarketEvent, WAKE_TOPIC, user_topic};
 use common::{Identity, Scope};
 use futures_util::StreamExt;
-use matcher::events::{Envelope, MarketEvent, WAKE_TOPIC, user_topic};
 
 use super::{
     BrainService,

@@ -4,7 +4,7 @@
 //! the recent trades (read from `trades`) show only what really traded.
 //!
 //! The past trades are folded into every interval the matcher keeps
-//! ([`matcher::settle::INTERVALS`]) exactly as it folds a batch (bucket = the time truncated
+//! ([`common::candles::INTERVALS`]) exactly as it folds a batch (bucket = the time truncated
 //! to the width; open = first price, close = last, high, low, lots and count), so an M5
 //! candle is the aggregate of its five M1s, and so on. A candle that already exists is never
 //! overwritten (`ON CONFLICT DO NOTHING`): a race with the live matcher keeps the real one.
@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, DurationRound, Utc};
+use common::candles::INTERVALS;
 use entity::candles;
-use matcher::settle::INTERVALS;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, TryInsertResult};
 use uuid::Uuid;
 

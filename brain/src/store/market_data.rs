@@ -5,8 +5,8 @@
 //! Prices stay in ticks and quantities in lots (integers) here; the schema formats them.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use engine::Side;
 use entity::{candles, market_events, orders, trades};
-use matcher::Side;
 use sea_orm::{
     AccessMode, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
     DatabaseTransaction, EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect,
@@ -70,7 +70,8 @@ pub struct MarketTrade {
 /// The engine's [`Side`] in a cached value, spelled as on the bus (`buy`, `sell`): the engine
 /// stays free of serde.
 mod side_serde {
-    use matcher::{Side, events::WireSide};
+    use common::events::WireSide;
+    use engine::Side;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub(super) fn serialize<S: Serializer>(side: &Side, s: S) -> Result<S::Ok, S::Error> {
@@ -85,7 +86,7 @@ mod side_serde {
     }
 }
 
-/// A candle width, with the spelling the matcher stores (`matcher::settle::INTERVALS`).
+/// A candle width, with the spelling the matcher stores (`common::candles::INTERVALS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interval {
     /// One minute.

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use engine::{Side, TimeInForce};
 use entity::{commands, orders, trades};
-use matcher::{Side, TimeInForce};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},

@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use matcher::book::{
+use engine::book::{
     Book, BookConfig, Command, MAX_PRICE, MAX_QTY, OrderType, Place, RestingOrder,
     SelfTradePrevention, Side, TimeInForce,
 };

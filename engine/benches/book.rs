@@ -43,7 +43,7 @@
 //!    empty-operation pass checks that the harness itself allocates nothing.
 //!
 //! # The implementations
-//! - `rialto Book`: [`matcher::Book`], the engine under test.
+//! - `rialto Book`: [`engine::Book`], the engine under test.
 //! - `plain BTreeMap`: [`PlainBook`], written here as the textbook design: a
 //!   `BTreeMap<price, VecDeque<order>>` per side plus a `HashMap` id index for cancels, with
 //!   the same rules as `Book` for this flow (price-time priority, cancel-resting self-trade
@@ -57,8 +57,8 @@
 //! prints each one's best bid/ask and resting order count, so a mapping that diverged from
 //! `Book`'s semantics shows.
 //!
-//! Run with `cargo bench -p matcher --bench book` (about a minute and a half on 2 cores);
-//! `cargo bench -p matcher --bench book -- rialto` runs only the implementations whose name
+//! Run with `cargo bench -p engine --bench book` (about a minute and a half on 2 cores);
+//! `cargo bench -p engine --bench book -- rialto` runs only the implementations whose name
 //! contains the word. Without `--bench` (e.g. `cargo test --benches`) it runs a short smoke
 //! version of the same thing.
 
@@ -76,11 +76,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
-use hdrhistogram::Histogram;
-use matcher::{
+use engine::{
     Book, BookConfig, Command, Event, OrderId, OrderType, Owner, Place, SelfTradePrevention, Side,
     TimeInForce,
 };
+use hdrhistogram::Histogram;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -823,7 +823,7 @@ fn throughput<E: Engine>(
     });
 }
 
-/// Whether `E` is wanted: a plain word on the command line (`cargo bench -p matcher --bench
+/// Whether `E` is wanted: a plain word on the command line (`cargo bench -p engine --bench
 /// book -- rialto`) keeps the implementations whose name contains it, in both parts.
 fn selected<E: Engine>(filter: Option<&str>) -> bool {
     filter.is_none_or(|f| E::NAME.contains(f))

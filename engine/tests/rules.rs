@@ -1,4 +1,4 @@
-//! The contract in `matcher::book::types`, rule by rule, as worked examples.
+//! The contract in `engine::book::types`, rule by rule, as worked examples.
 //!
 //! Each rule is written once, generically, and runs against both the fast [`Book`]
 //! (`book::…`) and the reference model (`reference_model::…`): a failure under `book::`
@@ -13,7 +13,7 @@ mod model;
 
 use std::collections::BTreeMap;
 
-use matcher::book::{
+use engine::book::{
     Book, BookConfig, BookDelta, CancelReason, Command, DoneReason, Event, MAX_PRICE, MAX_QTY,
     OrderId, OrderType, Owner, Place, RejectReason, RestingOrder, SelfTradePrevention, Side,
     TimeInForce, Trade,
@@ -83,7 +83,7 @@ impl Engine for Model {
 macro_rules! rules_for_both_books {
     ($($rule:ident),* $(,)?) => {
         mod book {
-            $( #[test] fn $rule() { super::$rule::<matcher::Book>(); } )*
+            $( #[test] fn $rule() { super::$rule::<engine::Book>(); } )*
         }
         mod reference_model {
             $( #[test] fn $rule() { super::$rule::<crate::model::Model>(); } )*

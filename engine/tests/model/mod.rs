@@ -1,10 +1,10 @@
 //! The reference model: a naive order book written to be obviously right, not fast.
 //!
-//! It implements the rules in `matcher::book::types` (the engine's contract) as literally as
+//! It implements the rules in `engine::book::types` (the engine's contract) as literally as
 //! it can: each side is one `Vec` kept sorted by price-time priority, a level is a run of
 //! equal prices in it, every lookup is a linear scan, and a FOK order is checked by matching
 //! it against a throw-away clone of the whole model. The property tests hold
-//! [`matcher::Book`] to it event for event, so wherever the two disagree, one of them reads
+//! [`engine::Book`] to it event for event, so wherever the two disagree, one of them reads
 //! the contract wrongly; the contract decides which.
 //!
 //! Readings of the contract where its text leaves room (each one also noted where it is
@@ -17,7 +17,7 @@
 //! It derives values and fees itself ([`value`], [`fee`]) rather than calling the
 //! engine's helpers, so a fast path there is checked too.
 
-use matcher::book::{
+use engine::book::{
     BookConfig, BookDelta, CancelReason, Command, DoneReason, Event, MAX_PRICE, MAX_QTY, OrderId,
     OrderType, Owner, Place, RejectReason, RestingOrder, SelfTradePrevention, Side, TimeInForce,
     Trade,

@@ -6,8 +6,8 @@
 //! version they read *before* going to the database, and serve a value only while its label
 //! is still the current version, so a committed change is never hidden by the cache.
 //!
-//! The names live here, not in brain, because brain depends on the matcher and not the
-//! other way round.
+//! The names live in `common` because both the matcher (the writer) and brain (the reader)
+//! need them.
 //!
 //! A version is unique per write ([`new_market_version`]), not just the sequence: any write
 //! then only ever invalidates, whatever order writes land in. A matcher that lost a market

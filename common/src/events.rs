@@ -29,11 +29,11 @@ pub enum WireSide {
     Sell,
 }
 
-impl From<crate::Side> for WireSide {
-    fn from(side: crate::Side) -> Self {
+impl From<engine::Side> for WireSide {
+    fn from(side: engine::Side) -> Self {
         match side {
-            crate::Side::Buy => Self::Buy,
-            crate::Side::Sell => Self::Sell,
+            engine::Side::Buy => Self::Buy,
+            engine::Side::Sell => Self::Sell,
         }
     }
 }

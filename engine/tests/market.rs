@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use matcher::{
+use engine::{
     BookConfig, Side, TimeInForce,
-    engine::{
+    market::{
         Account, Asset, Effects, Engine, Input, MarketRules, OrderState, Status, required_hold,
     },
 };
@@ -327,7 +327,7 @@ fn a_trade_whose_amounts_do_not_fit_is_flagged_not_wrapped() {
 #[test]
 fn a_refused_order_gets_its_hold_back() {
     let buy = order(7, BOB, Side::Buy, Some(10_000), 3);
-    let fx = matcher::engine::refusal(buy, matcher::engine::BALANCE_LIMIT);
+    let fx = engine::market::refusal(buy, engine::market::BALANCE_LIMIT);
     assert_balanced(&fx);
     assert_eq!(
         change(&fx, Account::Available(BOB), Asset::Quote),

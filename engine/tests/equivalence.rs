@@ -22,7 +22,7 @@ mod model;
 
 use std::collections::{BTreeMap, HashMap};
 
-use matcher::book::{
+use engine::book::{
     Book, BookConfig, BookDelta, CancelReason, Command, DoneReason, Event, MAX_PRICE, MAX_QTY,
     OrderId, OrderType, Owner, Place, RejectReason, RestingOrder, SelfTradePrevention, Side,
     TimeInForce,
