@@ -3,7 +3,8 @@
 //! it is deterministic, replayable and measurable.
 //!
 //! [`market`] adds the money rules around a book (holds, payments, the ledger's postings),
-//! still without I/O. The `matcher` crate is the process built on it: it settles each batch
+//! still without I/O. [`venue`] is the whole venue in memory — every market, every balance,
+//! the idempotency index — changed only by commands, as decision 0008 designs it. The `matcher` crate is the process built on it: it settles each batch
 //! of effects and publishes them (decision 0008 moves it to an in-memory core with a journal).
 //!
 //! The book holds orders, not money: the settlement layer holds funds before a command
@@ -16,6 +17,7 @@
 
 pub mod book;
 pub mod market;
+pub mod venue;
 
 pub use book::{
     Book, BookConfig, BookDelta, CancelReason, Command, DoneReason, Event, InvalidConfig, OrderId,
