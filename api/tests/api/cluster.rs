@@ -108,6 +108,23 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = self.run(&["down"]);
+        // A failed story keeps its processes' and nginx's logs, which a 502 needs to explain.
+        if std::thread::panicking() {
+            let kept = std::env::temp_dir().join(format!(
+                "rialto-cluster-logs-{}",
+                self.dir
+                    .path()
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+            ));
+            let copied = Command::new("cp")
+                .arg("-r")
+                .arg(self.dir.path().join("logs"))
+                .arg(&kept)
+                .status();
+            eprintln!("cluster logs kept in {} ({copied:?})", kept.display());
+        }
     }
 }
 
