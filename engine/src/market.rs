@@ -334,6 +334,11 @@ impl Engine {
         self.orders.get(&id)
     }
 
+    /// Every live order, in no particular order (a snapshot sorts them).
+    pub fn live_orders(&self) -> impl Iterator<Item = &OrderState> {
+        self.orders.values()
+    }
+
     /// Applies one command at time `ts` (nanoseconds), adding what changed to `fx`.
     pub fn apply(&mut self, input: Input, ts: u64, fx: &mut Effects) {
         let mut events = std::mem::take(&mut self.events);
