@@ -9,6 +9,7 @@ pub mod context;
 pub mod events;
 pub mod hot;
 pub mod identity;
+pub mod journal;
 pub mod money;
 pub mod request;
 
