@@ -6,6 +6,7 @@
 //! Decision 0008 replaces the batch-per-commit path with an in-memory core behind a journal;
 //! this crate is where that process lives.
 
+pub mod journal;
 pub mod leader;
 pub mod runner;
 pub mod settle;

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use bus::{BusItem, EventBus, LocalBus};
 use chrono::Utc;
@@ -26,38 +26,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-async fn each_backend<F, Fut>(story: F)
-where
-    F: Fn(DatabaseConnection, Option<String>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let mut opts = ConnectOptions::new("sqlite::memory:");
-    opts.max_connections(1).min_connections(1);
-    let db = Database::connect(opts).await.unwrap();
-    BrainMigrator::up(&db, None).await.unwrap();
-    story(db.clone(), None).await;
-    db.close().await.unwrap();
-
-    let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
-        return;
-    };
-    let name = format!("rialto_test_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(&url).await.unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    let db_url = format!("{base}/{name}");
-    let db = Database::connect(&db_url).await.unwrap();
-    BrainMigrator::up(&db, None).await.unwrap();
-    story(db.clone(), Some(db_url)).await;
-    db.close().await.unwrap();
-    admin
-        .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-}
+mod support;
+use support::each_backend;
 
 /// ACME (0 decimals) against USD (2): tick 1 cent, lot 1 ACME; maker 10 bps, taker 20 bps.
 struct World {
