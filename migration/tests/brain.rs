@@ -19,7 +19,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// Every table of the brain migrator.
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 12] = [
     "assets",
     "markets",
     "balances",
@@ -30,6 +30,8 @@ const TABLES: [&str; 10] = [
     "candles",
     "market_events",
     "admin_actions",
+    "journal",
+    "core_leader",
 ];
 
 /// Runs `story` on a migrated in-memory SQLite database, then, if `DATABASE_URL` is set, on a
@@ -192,7 +194,7 @@ async fn has_tables(db: &DatabaseConnection) -> Vec<bool> {
 #[tokio::test]
 async fn the_migrator_applies_down_and_up_again_beside_auth() {
     each_backend(|db| async move {
-        assert_eq!(has_tables(&db).await, [true; 10]);
+        assert_eq!(has_tables(&db).await, [true; 12]);
         // Auth shares the database; each keeps its own history.
         AuthMigrator::up(&db, None).await.unwrap();
         assert!(
@@ -218,7 +220,7 @@ async fn the_migrator_applies_down_and_up_again_beside_auth() {
         trade(s.market, 1, id, id).insert(&db).await.unwrap();
 
         BrainMigrator::down(&db, None).await.unwrap();
-        assert_eq!(has_tables(&db).await, [false; 10]);
+        assert_eq!(has_tables(&db).await, [false; 12]);
         assert!(SchemaManager::new(&db).has_table("users").await.unwrap());
         assert!(
             BrainMigrator::get_pending_migrations(&db)
@@ -235,7 +237,7 @@ async fn the_migrator_applies_down_and_up_again_beside_auth() {
         );
 
         BrainMigrator::up(&db, None).await.unwrap();
-        assert_eq!(has_tables(&db).await, [true; 10]);
+        assert_eq!(has_tables(&db).await, [true; 12]);
         assert!(
             BrainMigrator::get_pending_migrations(&db)
                 .await
