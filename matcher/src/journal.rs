@@ -8,6 +8,7 @@
 //! trip and one commit. SQLite appends inside one transaction with a prepared insert per row
 //! (in process, a row costs microseconds).
 
+use engine::venue::{Core, CoreError};
 use sea_orm::{DatabaseConnection, DbBackend, sqlx};
 
 /// Why the journal could not be read or written.
@@ -28,6 +29,29 @@ pub enum JournalError {
     /// Only PostgreSQL and SQLite hold a journal.
     #[error("the journal needs PostgreSQL or SQLite")]
     Backend,
+    /// A stored entry this Rialto cannot read.
+    #[error("journal entry {seq}: {error}")]
+    Entry {
+        /// Where.
+        seq: i64,
+        /// What is wrong with it.
+        error: common::journal::JournalError,
+    },
+    /// Replaying an entry broke the core's invariants: the journal and the core disagree.
+    #[error("replaying journal entry {seq}: {error}")]
+    Replay {
+        /// Where.
+        seq: i64,
+        /// What broke.
+        error: CoreError,
+    },
+    /// An entry the core refuses on replay was accepted when it was appended: the journal
+    /// and the state it is replayed onto disagree.
+    #[error("journal entry {seq} was accepted when appended but is refused on replay")]
+    Diverged {
+        /// Where.
+        seq: i64,
+    },
 }
 
 /// The right to append: an epoch, and where the journal ends as this leader knows it.
@@ -172,6 +196,49 @@ impl Journal {
             epoch: lease.epoch,
             head,
         })
+    }
+
+    /// Applies every entry after `after` to `core`, in pages of `page` rows, and returns the
+    /// last sequence applied (`after` if there was none). This is how a standby follows the
+    /// leader and how a recovering leader brings the projection's state up to the head. The
+    /// core's batch collects what the entries changed, for the projection.
+    ///
+    /// # Errors
+    /// A database failure, an entry that does not decode, or one the core refuses or cannot
+    /// apply: every entry was accepted when appended, so a refusal means the core did not
+    /// start from the state the journal continues.
+    pub async fn replay(
+        &self,
+        core: &mut Core,
+        after: i64,
+        page: i64,
+    ) -> Result<i64, JournalError> {
+        let mut last = after;
+        loop {
+            let rows = self.read_after(last, page).await?;
+            let Some(end) = rows.last().map(|r| r.seq) else {
+                return Ok(last);
+            };
+            for row in rows {
+                let command =
+                    common::journal::decode(&row.body).map_err(|error| JournalError::Entry {
+                        seq: row.seq,
+                        error,
+                    })?;
+                let (seq, ts) = (row.seq.unsigned_abs(), row.at_ns.unsigned_abs());
+                match core.apply(&command, seq, ts) {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(_)) => return Err(JournalError::Diverged { seq: row.seq }),
+                    Err(error) => {
+                        return Err(JournalError::Replay {
+                            seq: row.seq,
+                            error,
+                        });
+                    }
+                }
+            }
+            last = end;
+        }
     }
 
     /// Up to `limit` rows after `seq`, in order: what a standby tails and a recovering leader
