@@ -98,6 +98,25 @@ function reapDemos(root) {
   }
 }
 
+/**
+ * Kills every process still running with the home under `root`: the app and its WebKit
+ * helpers when the driver's session end did not stop them. An app left behind keeps the
+ * test runner's output pipe open (it inherited it through the driver), and `node --test`
+ * then waits for it forever after the last test.
+ */
+function reapApp(root) {
+  const home = `XDG_CONFIG_HOME=${join(root, 'config')}`;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      if (environ.includes(home)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+}
+
 /** The pid of the app launched with the home under `root`, if it runs. */
 function appPid(root) {
   const exe = realpathSync(app);
@@ -179,6 +198,7 @@ export async function startDriver() {
     async stop() {
       child.kill();
       reapDemos(root);
+      reapApp(root);
       rmSync(root, { recursive: true, force: true });
     },
   };
