@@ -202,6 +202,34 @@ impl TestApp {
         .await
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let resp = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("send");
+        resp.text().await.expect("metrics text")
+    }
+
+    /// How many orders `bearer`'s account has (up to 100): what a test counts to prove an
+    /// order was, or was not, placed.
+    pub async fn my_order_count(&self, bearer: &str) -> usize {
+        let body = self
+            .gql(
+                "{ myOrders(first: 100) { edges { node { id } } } }",
+                json!({}),
+                Some(bearer),
+            )
+            .await;
+        assert_no_errors(&body);
+        body["data"]["myOrders"]["edges"]
+            .as_array()
+            .expect("a list of orders")
+            .len()
+    }
+
     /// GETs a JSON document (health, readiness, JWKS).
     pub async fn get_json(&self, path: &str) -> Value {
         let resp = self.client.get(self.url(path)).send().await.expect("send");

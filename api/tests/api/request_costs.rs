@@ -36,18 +36,6 @@ async fn post(app: &TestApp, body: Value, bearer: &str) -> (u16, Value) {
     (status, resp.json().await.unwrap())
 }
 
-async fn my_order_count(app: &TestApp, bearer: &str) -> usize {
-    let body = app
-        .gql(
-            "{ myOrders(first: 100) { edges { node { id } } } }",
-            json!({}),
-            Some(bearer),
-        )
-        .await;
-    assert_no_errors(&body);
-    body["data"]["myOrders"]["edges"].as_array().unwrap().len()
-}
-
 #[tokio::test]
 async fn every_aliased_mutation_is_charged_and_an_operation_may_hold_only_ten() {
     let app = spawn_app().await;
@@ -71,7 +59,7 @@ async fn every_aliased_mutation_is_charged_and_an_operation_may_hold_only_ten() 
             .contains("64 mutations"),
         "{body}"
     );
-    assert_eq!(my_order_count(&app, &bot.access_token).await, 0);
+    assert_eq!(app.my_order_count(&bot.access_token).await, 0);
 
     // A batch of ten operations of ten orders each costs a hundred cells: the whole burst
     // (let what the requests above spent come back first).
@@ -87,7 +75,7 @@ async fn every_aliased_mutation_is_charged_and_an_operation_may_hold_only_ten() 
         "the second hundred is over the limit: {second}"
     );
     assert_eq!(error_code(&second), "RATE_LIMITED");
-    let placed = my_order_count(&app, &bot.access_token).await;
+    let placed = app.my_order_count(&bot.access_token).await;
     assert!(
         placed <= 100,
         "{placed} orders placed under a burst of 100 requests"

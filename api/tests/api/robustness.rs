@@ -337,15 +337,7 @@ async fn health_readiness_metrics_and_request_ids_are_served() {
     let _ = app
         .try_login("nobody@example.com", "some wrong password")
         .await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("rialto_graphql_requests_total{operation=\"WhoAmI\"}"),
         "{metrics}"

@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::{
     helpers::*,
     trading::{PLACE, admin, credit, limit, list_market},
-    websocket::{Socket, connect, next_json, next_message, send},
+    websocket::{Socket, close_code, connect, next_json, next_message, send},
 };
 
 /// Opens a socket as `bearer` and waits for the acknowledgement.
@@ -23,34 +23,6 @@ async fn open_as(app: &TestApp, bearer: &str) -> Socket {
     .await;
     assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
     socket
-}
-
-/// Reads until the server's close frame (skipping data and pings) and returns its code.
-async fn close_code(socket: &mut Socket, within: Duration) -> u16 {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let frame = tokio::time::timeout_at(deadline, futures_util::StreamExt::next(socket))
-            .await
-            .expect("the socket is closed in time");
-        match frame {
-            Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
-            Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => panic!("the socket failed instead of closing: {e}"),
-        }
-    }
-}
-
-async fn my_order_count(app: &TestApp, bearer: &str) -> usize {
-    let body = app
-        .gql(
-            "{ myOrders { edges { node { id } } } }",
-            json!({}),
-            Some(bearer),
-        )
-        .await;
-    assert_no_errors(&body);
-    body["data"]["myOrders"]["edges"].as_array().unwrap().len()
 }
 
 #[tokio::test]
@@ -96,15 +68,7 @@ async fn a_socket_opened_with_a_two_second_token_is_closed_with_4403_when_it_exp
         ann.user_id.as_str()
     );
 
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics
             .lines()
@@ -145,7 +109,7 @@ async fn a_revoked_api_keys_socket_is_closed_and_its_next_order_never_executes()
     assert_eq!(placed["type"], "next", "{placed}");
     assert!(placed["payload"]["errors"].is_null(), "{placed}");
     assert_eq!(next_json(&mut socket).await["type"], "complete");
-    assert_eq!(my_order_count(&app, &bot_owner.access_token).await, 1);
+    assert_eq!(app.my_order_count(&bot_owner.access_token).await, 1);
 
     let revoked = app
         .gql(
@@ -162,7 +126,7 @@ async fn a_revoked_api_keys_socket_is_closed_and_its_next_order_never_executes()
     assert_eq!(close_code(&mut socket, Duration::from_secs(6)).await, 4403);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        my_order_count(&app, &bot_owner.access_token).await,
+        app.my_order_count(&bot_owner.access_token).await,
         1,
         "the order sent after revocation was not placed"
     );

@@ -12,23 +12,8 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 use crate::{
     helpers::*,
     trading::{PLACE, admin, credit, limit, list_market},
-    websocket::{Socket, connect, next_json, send},
+    websocket::{Socket, close_code, connect, next_json, send},
 };
-
-/// Reads until the server's close frame and returns its code.
-async fn close_code(socket: &mut Socket) -> u16 {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("the socket is closed in time");
-        match frame {
-            Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
-            Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => panic!("the socket failed instead of closing: {e}"),
-        }
-    }
-}
 
 async fn init(socket: &mut Socket, bearer: Option<&str>) {
     let payload = match bearer {
@@ -54,16 +39,9 @@ fn resident_bytes() -> u64 {
 }
 
 async fn metric(app: &TestApp, line_prefix: &str) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
+    app.metrics()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
+        .lines()
         .find_map(|l| l.strip_prefix(line_prefix))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0)
@@ -162,7 +140,7 @@ async fn one_subscription_more_than_the_limit_closes_the_socket_with_4429() {
         .await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(close_code(&mut socket).await, 4429);
+    assert_eq!(close_code(&mut socket, Duration::from_secs(10)).await, 4429);
 }
 
 #[tokio::test]
@@ -176,7 +154,7 @@ async fn a_message_over_the_size_limit_closes_the_socket_with_1009() {
         "x".repeat(1024 * 1024)
     );
     let _ = socket.send(Message::text(huge)).await;
-    assert_eq!(close_code(&mut socket).await, 1009);
+    assert_eq!(close_code(&mut socket, Duration::from_secs(10)).await, 1009);
 }
 
 #[tokio::test]
@@ -197,7 +175,7 @@ async fn sockets_per_address_and_per_account_are_limited_with_4429() {
     let mut third = connect(&app).await;
     init(&mut third, Some(&ann.access_token)).await;
     assert_eq!(
-        close_code(&mut third).await,
+        close_code(&mut third, Duration::from_secs(10)).await,
         4429,
         "a third socket of one account"
     );
@@ -211,7 +189,7 @@ async fn sockets_per_address_and_per_account_are_limited_with_4429() {
     }
     let mut fifth = connect(&app).await;
     assert_eq!(
-        close_code(&mut fifth).await,
+        close_code(&mut fifth, Duration::from_secs(10)).await,
         4429,
         "a fifth socket of one address"
     );

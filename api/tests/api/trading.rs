@@ -254,15 +254,7 @@ async fn readiness_reports_the_event_bus_and_metrics_show_the_matcher_at_work() 
     let alice = app.register("alice@example.com").await;
     credit(&app, &admin, &alice, "ACME", "5").await;
     ok(&app, &alice, PLACE, limit("SELL", "5", "1")).await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for name in [
         "rialto_matcher_batches_total",
         "rialto_matcher_commands_total",

@@ -10,6 +10,22 @@ use crate::helpers::*;
 pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Reads until the server's close frame (skipping data and pings) and returns its code.
+pub(crate) async fn close_code(socket: &mut Socket, within: std::time::Duration) -> u16 {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("the socket is closed in time");
+        match frame {
+            Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+            Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("the socket failed instead of closing: {e}"),
+        }
+    }
+}
+
 pub(crate) async fn connect(app: &TestApp) -> Socket {
     connect_to(&app.addr).await
 }
