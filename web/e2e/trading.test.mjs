@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
-import { artifacts, launchBrowser, startServer } from './harness.mjs';
+import { artifacts, launchBrowser, startServer, until } from './harness.mjs';
 
 const T = 20_000; // per-step wait: generous for a debug build
 let server;
@@ -19,22 +19,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Waits until `fn()` is truthy (polling), or fails with `what`. */
-async function until(what, fn, ms = T) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last})`);
-}
 
 async function signUp(page, email, name) {
   await page.goto(`${server.url}/signup`);
