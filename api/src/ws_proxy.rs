@@ -278,6 +278,7 @@ pub async fn serve(
     let mut recheck = tokio::time::interval(KEY_CACHE_TTL);
     recheck.tick().await;
     let is_key = credential.is_api_key();
+    let mut ended = credential.ended();
     loop {
         tokio::select! {
             msg = stream.next() => {
@@ -341,7 +342,7 @@ pub async fn serve(
             Some(id) = done_rx.recv() => {
                 active.remove(&id);
             }
-            ended = credential.ended() => {
+            ended = &mut ended => {
                 out.close(CREDENTIAL_ENDED, ended.reason());
                 break;
             }

@@ -22,6 +22,7 @@ use std::{
 
 use auth::revocation::{Revocation, RevocationList};
 use common::{Caller, Identity};
+use futures_util::future::BoxFuture;
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
@@ -224,39 +225,47 @@ impl CredentialWatch {
         Ok(())
     }
 
-    /// Resolves when the credential ends; never for an anonymous socket.
-    pub async fn ended(&mut self) -> Ended {
+    /// The credential's end, as one future to keep for the socket's whole life (polled from
+    /// a `select!` loop by `&mut`): it resolves when the credential expires or is revoked,
+    /// never for an anonymous socket. Made once, so a loop that wakes for every message
+    /// does not re-arm a timer and re-clone the identity on each turn. It takes the watch's
+    /// revocation feed: call it once per watch.
+    pub fn ended(&mut self) -> BoxFuture<'static, Ended> {
         let Some(identity) = self.identity.clone() else {
-            return std::future::pending().await;
+            return Box::pin(std::future::pending());
         };
-        let expiry = async {
-            match self.deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
+        let deadline = self.deadline;
         let list = self.list.clone();
-        let revoked = async {
-            let Some(rx) = self.announcements.as_mut() else {
-                return std::future::pending().await;
-            };
-            loop {
-                match rx.recv().await {
-                    Ok(r) if r.applies_to(&identity) => return,
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => {
-                        if list.as_ref().is_some_and(|l| l.is_revoked(&identity)) {
-                            return;
-                        }
-                    }
-                    Err(RecvError::Closed) => return std::future::pending().await,
+        let announcements = self.announcements.take();
+        Box::pin(async move {
+            let expiry = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
                 }
+            };
+            let revoked = async {
+                let Some(mut rx) = announcements else {
+                    return std::future::pending().await;
+                };
+                loop {
+                    match rx.recv().await {
+                        Ok(r) if r.applies_to(&identity) => return,
+                        Ok(_) => {}
+                        Err(RecvError::Lagged(_)) => {
+                            if list.as_ref().is_some_and(|l| l.is_revoked(&identity)) {
+                                return;
+                            }
+                        }
+                        Err(RecvError::Closed) => return std::future::pending().await,
+                    }
+                }
+            };
+            tokio::select! {
+                () = expiry => Ended::Expired,
+                () = revoked => Ended::Revoked,
             }
-        };
-        tokio::select! {
-            () = expiry => Ended::Expired,
-            () = revoked => Ended::Revoked,
-        }
+        })
     }
 
     /// Whether the credential is an API key (re-checked with the auth service every few

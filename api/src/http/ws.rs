@@ -147,7 +147,7 @@ async fn serve_schema<E: Executor>(
             }
         });
     futures_util::pin_mut!(output);
-    let mut credential: Option<CredentialWatch> = None;
+    let mut credential_ends: Option<future::BoxFuture<'static, sockets::Ended>> = None;
     let mut watch_settled = false;
     loop {
         tokio::select! {
@@ -178,11 +178,11 @@ async fn serve_schema<E: Executor>(
             }
             watch = &mut watch_rx, if !watch_settled => {
                 watch_settled = true;
-                credential = watch.ok();
+                credential_ends = watch.ok().map(|mut w| w.ended());
             }
             ended = async {
-                match credential.as_mut() {
-                    Some(w) => w.ended().await,
+                match credential_ends.as_mut() {
+                    Some(end) => end.await,
                     None => std::future::pending().await,
                 }
             } => {
